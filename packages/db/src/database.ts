@@ -1,0 +1,89 @@
+import { mkdirSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { sql } from 'drizzle-orm'
+import * as schema from './schema/index.ts'
+
+export type Schema = typeof schema
+/** The Drizzle database, whichever driver is behind it: queries are written once against this. */
+export type Database = PgDatabase<PgQueryResultHKT, Schema>
+
+export interface DatabaseOptions {
+  /** A Postgres URL; when absent, PGlite is used under `dataDir`. */
+  url?: string | undefined
+  /** PGlite data directory (embedded mode). Omitted with no `url`: an in-memory database. */
+  dataDir?: string | undefined
+  /** Connections in the postgres.js pool. Default 10. */
+  poolSize?: number
+  /** Folder of drizzle-kit migrations. Default: the repo's `drizzle/`. */
+  migrationsFolder?: string
+}
+
+export interface DatabaseHandle {
+  db: Database
+  kind: 'postgres' | 'pglite'
+  /** Applies pending migrations; under a Postgres advisory lock so that replicas may boot together. */
+  migrate: () => Promise<void>
+  /** Throws unless the database answers a trivial query. */
+  ping: () => Promise<void>
+  close: () => Promise<void>
+}
+
+/** Arbitrary but fixed: every PAN replica takes this advisory lock around migrations. */
+const MIGRATION_LOCK_KEY = 7_253_311_020
+
+export const defaultMigrationsFolder = fileURLToPath(new URL('../../../drizzle', import.meta.url))
+
+export async function openDatabase (options: DatabaseOptions): Promise<DatabaseHandle> {
+  const migrationsFolder = options.migrationsFolder ?? defaultMigrationsFolder
+  return options.url !== undefined && options.url !== ''
+    ? await openPostgres(options.url, options.poolSize ?? 10, migrationsFolder)
+    : await openPglite(options.dataDir, migrationsFolder)
+}
+
+async function openPostgres (url: string, poolSize: number, migrationsFolder: string): Promise<DatabaseHandle> {
+  const { default: postgres } = await import('postgres')
+  const { drizzle } = await import('drizzle-orm/postgres-js')
+  const client = postgres(url, { max: poolSize, onnotice: () => {} })
+  const db = drizzle({ client, schema }) as unknown as Database
+  return {
+    db,
+    kind: 'postgres',
+    async migrate () {
+      const { migrate } = await import('drizzle-orm/postgres-js/migrator')
+      // The migrator wants one connection; the lock must be held on that same connection.
+      const lockClient = postgres(url, { max: 1, onnotice: () => {} })
+      try {
+        await lockClient`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`
+        try {
+          await migrate(drizzle({ client: lockClient }), { migrationsFolder })
+        } finally {
+          await lockClient`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`
+        }
+      } finally {
+        await lockClient.end()
+      }
+    },
+    async ping () { await db.execute(sql`select 1`) },
+    async close () { await client.end({ timeout: 5 }) }
+  }
+}
+
+async function openPglite (dataDir: string | undefined, migrationsFolder: string): Promise<DatabaseHandle> {
+  const { PGlite } = await import('@electric-sql/pglite')
+  const { drizzle } = await import('drizzle-orm/pglite')
+  if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true })
+  const client = await PGlite.create(dataDir === undefined ? {} : { dataDir })
+  const db = drizzle({ client, schema }) as unknown as Database
+  return {
+    db,
+    kind: 'pglite',
+    async migrate () {
+      const { migrate } = await import('drizzle-orm/pglite/migrator')
+      // One process owns a PGlite data dir, so no lock is needed.
+      await migrate(drizzle({ client }), { migrationsFolder })
+    },
+    async ping () { await db.execute(sql`select 1`) },
+    async close () { await client.close() }
+  }
+}

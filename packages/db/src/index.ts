@@ -1,0 +1,7 @@
+export * from './database.ts'
+export * as schema from './schema/index.ts'
+export * from './queries/messages.ts'
+export * from './queries/rooms.ts'
+export * from './queries/members.ts'
+export * from './queries/bans.ts'
+export * from './queries/users.ts'

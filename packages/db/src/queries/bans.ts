@@ -1,0 +1,64 @@
+import { randomUUID } from 'node:crypto'
+import { and, asc, eq, gt, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm'
+import type { Database } from '../database.ts'
+import { bans } from '../schema/bans.ts'
+
+export type BanRow = typeof bans.$inferSelect
+
+export interface NewBan {
+  userId: string
+  roomId: string | null
+  reason: string | null
+  createdBy: string | null
+  expiresAt: Date | null
+}
+
+export async function insertBan (db: Database, ban: NewBan): Promise<BanRow> {
+  const [row] = await db.insert(bans).values({ id: randomUUID(), ...ban }).returning()
+  if (row === undefined) throw new Error('insert returned no row')
+  return row
+}
+
+/** Lifts a ban (sets `liftedAt`, keeps the row); undefined when no such ban. */
+export async function liftBan (db: Database, id: string): Promise<BanRow | undefined> {
+  const [row] = await db.update(bans)
+    .set({ liftedAt: sql`coalesce(${bans.liftedAt}, now())` })
+    .where(eq(bans.id, id))
+    .returning()
+  return row
+}
+
+export async function findBan (db: Database, id: string): Promise<BanRow | undefined> {
+  const [row] = await db.select().from(bans).where(eq(bans.id, id))
+  return row
+}
+
+const activeCondition = (): SQL => and(isNull(bans.liftedAt), or(isNull(bans.expiresAt), gt(bans.expiresAt, sql`now()`))) as SQL
+const inactiveCondition = (): SQL => or(isNotNull(bans.liftedAt), and(isNotNull(bans.expiresAt), sql`${bans.expiresAt} <= now()`)) as SQL
+
+/** The user's active bans: network-wide (`roomId` null) and per room. */
+export async function activeBansOf (db: Database, userId: string): Promise<BanRow[]> {
+  return await db.select().from(bans).where(and(eq(bans.userId, userId), activeCondition()))
+}
+
+export interface BanListQuery {
+  roomId?: string | undefined
+  userId?: string | undefined
+  active?: boolean | undefined
+  /** Exclusive keyset cursor: bans created after this `(createdAt, id)`. */
+  after?: { createdAt: Date, id: string } | undefined
+  limit: number
+}
+
+/** Bans in creation order. */
+export async function listBans (db: Database, q: BanListQuery): Promise<BanRow[]> {
+  const conditions: SQL[] = []
+  if (q.roomId !== undefined) conditions.push(eq(bans.roomId, q.roomId))
+  if (q.userId !== undefined) conditions.push(eq(bans.userId, q.userId))
+  if (q.active === true) conditions.push(activeCondition())
+  if (q.active === false) conditions.push(inactiveCondition())
+  if (q.after !== undefined) {
+    conditions.push(sql`(${bans.createdAt}, ${bans.id}) > (${q.after.createdAt.toISOString()}::timestamptz, ${q.after.id})`)
+  }
+  return await db.select().from(bans).where(and(...conditions)).orderBy(asc(bans.createdAt), asc(bans.id)).limit(q.limit)
+}

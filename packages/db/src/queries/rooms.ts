@@ -1,0 +1,102 @@
+import { and, asc, eq, gt, isNull, or, sql, type SQL } from 'drizzle-orm'
+import type { Database } from '../database.ts'
+import { rooms, type RoomConfigColumn } from '../schema/rooms.ts'
+import { roomMembers } from '../schema/room-members.ts'
+import { roomFirstJoins } from '../schema/room-first-joins.ts'
+
+export type RoomRow = typeof rooms.$inferSelect
+
+export interface NewRoom {
+  id: string
+  name: string
+  visibility: 'public' | 'private'
+  config: RoomConfigColumn
+  metadata: Record<string, unknown>
+  createdBy: string | null
+}
+
+/** Inserts a room; undefined when the id is taken (also by a closed room: ids are never reused). */
+export async function insertRoom (db: Database, room: NewRoom): Promise<RoomRow | undefined> {
+  const [row] = await db.insert(rooms).values(room).onConflictDoNothing().returning()
+  return row
+}
+
+export async function findRoom (db: Database, id: string): Promise<RoomRow | undefined> {
+  const [row] = await db.select().from(rooms).where(eq(rooms.id, id))
+  return row
+}
+
+export interface RoomListQuery {
+  includeClosed: boolean
+  /** Only public rooms and private rooms this user is a member of (agents). */
+  visibleTo?: string | undefined
+  /** Exclusive: rooms with an id after this one. */
+  afterId?: string | undefined
+  limit: number
+}
+
+/** Rooms in id order. */
+export async function listRooms (db: Database, q: RoomListQuery): Promise<RoomRow[]> {
+  const conditions: SQL[] = []
+  if (!q.includeClosed) conditions.push(isNull(rooms.closedAt))
+  if (q.afterId !== undefined) conditions.push(gt(rooms.id, q.afterId))
+  if (q.visibleTo !== undefined) {
+    const member = sql`exists (select 1 from ${roomMembers} where ${roomMembers.roomId} = ${rooms.id} and ${roomMembers.userId} = ${q.visibleTo})`
+    conditions.push(or(eq(rooms.visibility, 'public'), member) as SQL)
+  }
+  return await db.select().from(rooms).where(and(...conditions)).orderBy(asc(rooms.id)).limit(q.limit)
+}
+
+export interface RoomPatch {
+  name?: string | undefined
+  visibility?: 'public' | 'private' | undefined
+  config?: RoomConfigColumn | undefined
+  metadata?: Record<string, unknown> | undefined
+}
+
+export async function updateRoom (db: Database, id: string, patch: RoomPatch): Promise<RoomRow | undefined> {
+  const set: Partial<typeof rooms.$inferInsert> = {}
+  if (patch.name !== undefined) set.name = patch.name
+  if (patch.visibility !== undefined) set.visibility = patch.visibility
+  if (patch.config !== undefined) set.config = patch.config
+  if (patch.metadata !== undefined) set.metadata = patch.metadata
+  if (Object.keys(set).length === 0) return await findRoom(db, id)
+  const [row] = await db.update(rooms).set(set).where(eq(rooms.id, id)).returning()
+  return row
+}
+
+/** Marks a room closed; undefined when it does not exist. Closing twice keeps the first `closedAt`. */
+export async function closeRoom (db: Database, id: string): Promise<RoomRow | undefined> {
+  const [row] = await db.update(rooms)
+    .set({ closedAt: sql`coalesce(${rooms.closedAt}, now())` })
+    .where(eq(rooms.id, id))
+    .returning()
+  return row
+}
+
+/** Records a user's first join of a room (kept if one exists); returns the seq their history starts after. */
+export async function recordFirstJoin (db: Database, roomId: string, userId: string, afterSeq: number): Promise<number> {
+  await db.insert(roomFirstJoins).values({ roomId, userId, afterSeq }).onConflictDoNothing()
+  const [row] = await db.select({ afterSeq: roomFirstJoins.afterSeq }).from(roomFirstJoins)
+    .where(and(eq(roomFirstJoins.roomId, roomId), eq(roomFirstJoins.userId, userId)))
+  return row?.afterSeq ?? afterSeq
+}
+
+/** The seq a user's history starts after, or undefined if they never joined. */
+export async function findFirstJoin (db: Database, roomId: string, userId: string): Promise<number | undefined> {
+  const [row] = await db.select({ afterSeq: roomFirstJoins.afterSeq }).from(roomFirstJoins)
+    .where(and(eq(roomFirstJoins.roomId, roomId), eq(roomFirstJoins.userId, userId)))
+  return row?.afterSeq
+}
+
+export async function countOpenRooms (db: Database): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(rooms).where(isNull(rooms.closedAt))
+  return row?.n ?? 0
+}
+
+/** Rooms with a retention period, for the retention sweeper. */
+export async function roomsWithRetention (db: Database): Promise<Array<{ id: string, retentionDays: number }>> {
+  const rows = await db.select({ id: rooms.id, config: rooms.config }).from(rooms)
+    .where(sql`${rooms.config} ? 'retentionDays'`)
+  return rows.flatMap((r) => typeof r.config.retentionDays === 'number' ? [{ id: r.id, retentionDays: r.config.retentionDays }] : [])
+}

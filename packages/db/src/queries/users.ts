@@ -1,0 +1,35 @@
+import { eq, sql } from 'drizzle-orm'
+import type { Database } from '../database.ts'
+import { users } from '../schema/users.ts'
+
+export type UserRow = typeof users.$inferSelect
+
+/**
+ * Creates the user on first sight, else refreshes `lastSeenAt` and role. The token's name fills
+ * `name` only while the user has none.
+ */
+export async function touchUser (db: Database, id: string, name: string | null, role: string): Promise<UserRow> {
+  const [row] = await db.insert(users)
+    .values({ id, name, role, lastSeenAt: new Date() })
+    .onConflictDoUpdate({
+      target: users.id,
+      set: { lastSeenAt: sql`excluded.last_seen_at`, role: sql`excluded.role`, name: sql`coalesce(${users.name}, excluded.name)` }
+    })
+    .returning()
+  if (row === undefined) throw new Error('upsert returned no row')
+  return row
+}
+
+export async function findUser (db: Database, id: string): Promise<UserRow | undefined> {
+  const [row] = await db.select().from(users).where(eq(users.id, id))
+  return row
+}
+
+export async function updateUser (db: Database, id: string, patch: { name?: string | undefined, metadata?: Record<string, unknown> | undefined }): Promise<UserRow | undefined> {
+  const set: Partial<typeof users.$inferInsert> = {}
+  if (patch.name !== undefined) set.name = patch.name
+  if (patch.metadata !== undefined) set.metadata = patch.metadata
+  if (Object.keys(set).length === 0) return await findUser(db, id)
+  const [row] = await db.update(users).set(set).where(eq(users.id, id)).returning()
+  return row
+}

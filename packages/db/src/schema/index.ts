@@ -1,0 +1,6 @@
+export { users } from './users.ts'
+export { rooms, type RoomConfigColumn } from './rooms.ts'
+export { roomMembers } from './room-members.ts'
+export { roomFirstJoins } from './room-first-joins.ts'
+export { messages } from './messages.ts'
+export { bans } from './bans.ts'

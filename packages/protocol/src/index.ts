@@ -1,0 +1,5 @@
+export * from './codes.ts'
+export * from './ids.ts'
+export * from './frames.ts'
+export * from './rest.ts'
+export * from './parse.ts'
