@@ -105,7 +105,7 @@ export const ServerFrames = {
     room: RoomId,
     id: Type.String(),
     from: UserRef,
-    status: Type.Union(StreamStatuses.map((s) => Type.Literal(s))),
+    status: Type.Enum([...StreamStatuses]),
     seq: Type.Optional(Seq)
   }),
   presence: Type.Object({
@@ -122,7 +122,7 @@ export const ServerFrames = {
   kicked: Type.Object({ type: Type.Literal('kicked'), room: RoomId, reason: Type.String() }),
   error: Type.Object({
     type: Type.Literal('error'),
-    code: Type.Union(ErrorCodes.map((c) => Type.Literal(c))),
+    code: Type.Enum([...ErrorCodes]),
     message: Type.String(),
     ref: Ref,
     retryAfterMs: Type.Optional(Type.Integer())

@@ -18,8 +18,8 @@ export const USER_ID_RE = /^[A-Za-z0-9._:-]{1,64}$/
 
 export const Roles = ['agent', 'viewer', 'admin'] as const
 export type Role = (typeof Roles)[number]
-export const Role = Type.Union(Roles.map((r) => Type.Literal(r)))
+export const Role = Type.Enum([...Roles])
 
 export const AgentStates = ['idle', 'thinking', 'streaming', 'waiting', 'busy'] as const
 export type AgentState = (typeof AgentStates)[number]
-export const AgentState = Type.Union(AgentStates.map((s) => Type.Literal(s)))
+export const AgentState = Type.Enum([...AgentStates])

@@ -7,7 +7,7 @@ const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()])
 
 export const ErrorBody = Type.Object({
   statusCode: Type.Integer(),
-  code: Type.Union(ErrorCodes.map((c) => Type.Literal(c))),
+  code: Type.Enum([...ErrorCodes]),
   error: Type.String(),
   message: Type.String()
 }, { $id: 'ErrorBody' })

@@ -1,0 +1,94 @@
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import fastifyRateLimit from '@fastify/rate-limit'
+import fastifyWebsocket from '@fastify/websocket'
+import type { Bus } from '@pan/bus'
+import type { DatabaseHandle } from '@pan/db'
+import type { Config } from './config.ts'
+import { createCore, type Core } from './core.ts'
+import { createMetrics, type Metrics } from './metrics.ts'
+import type { JwtKeys } from './secrets.ts'
+import { errorBody, errorsPlugin } from './plugins/errors.ts'
+import { authPlugin, isProtected } from './plugins/auth.ts'
+import { openapiPlugin } from './plugins/openapi.ts'
+import { validatorCompiler } from './plugins/validation.ts'
+import { routes } from './routes/index.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+    core: Core
+    database: DatabaseHandle
+    bus: Bus
+    metrics: Metrics
+  }
+}
+
+export interface AppDeps {
+  config: Config
+  database: DatabaseHandle
+  bus: Bus
+  keys: JwtKeys
+  logger?: FastifyServerOptions['logger']
+}
+
+export type App = FastifyInstance
+
+/**
+ * Builds the app: external plugins, then app plugins (auth, core), then routes. It does not
+ * listen and does not own the database or bus: `server.ts` and the tests open and close those.
+ */
+export async function buildApp (deps: AppDeps): Promise<App> {
+  const { config } = deps
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: Math.max(config.PAN_MAX_FRAME_BYTES * 2, 1024 * 1024),
+    requestIdHeader: 'x-request-id',
+    trustProxy: true,
+    ajv: { customOptions: { coerceTypes: false } }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  app.setValidatorCompiler(validatorCompiler)
+
+  const metrics = createMetrics()
+  app.decorate('config', config)
+  app.decorate('database', deps.database)
+  app.decorate('bus', deps.bus)
+  app.decorate('metrics', metrics)
+
+  await app.register(errorsPlugin)
+  await app.register(openapiPlugin)
+  await app.register(fastifyRateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, ctx) => {
+      metrics.rateLimited.inc({ kind: 'rest' })
+      const err = Object.assign(new Error(`rate limit exceeded, retry in ${ctx.after}`), errorBody('rate_limited', `rate limit exceeded, retry in ${ctx.after}`))
+      return err
+    }
+  })
+  // Per IP before authentication, per user after it: both on the plugin's store.
+  const perMinute = { max: config.PAN_REST_PER_MIN, timeWindow: 60_000 }
+  const byIp = app.rateLimit({ ...perMinute, max: config.PAN_REST_PER_MIN * 2, keyGenerator: (req) => `ip:${req.ip}` })
+  app.addHook('onRequest', async (req, reply) => { if (isProtected(req)) await byIp.call(app, req, reply) })
+
+  const core = createCore({
+    config,
+    db: deps.database.db,
+    bus: deps.bus,
+    log: app.log,
+    metrics,
+    verify: (token) => app.verifyToken(token)
+  })
+  app.decorate('core', core)
+  await app.register(authPlugin, { keys: deps.keys, isNetworkBanned: async (id) => await core.access.isNetworkBanned(id) })
+  const byUser = app.rateLimit({ ...perMinute, keyGenerator: (req) => `user:${req.principal.id}` })
+  app.addHook('onRequest', async (req, reply) => { if (isProtected(req)) await byUser.call(app, req, reply) })
+
+  await app.register(fastifyWebsocket, {
+    options: { maxPayload: config.PAN_MAX_FRAME_BYTES },
+    // The default preClose closes every socket at once with no code; drain with 1012 instead.
+    preClose: async () => { await core.gateway.drain(0) }
+  })
+  await app.register(routes)
+  app.addHook('onClose', async () => { await core.close() })
+  return app
+}

@@ -1,0 +1,108 @@
+import type { Bus } from '@pan/bus'
+import type { Database, MessageRow } from '@pan/db'
+import type { Config } from './config.ts'
+import type { Principal } from './auth.ts'
+import type { Logger } from './logger.ts'
+import type { Metrics } from './metrics.ts'
+import { Access } from './services/access.ts'
+import { WriteBatcher } from './services/batcher.ts'
+import { SendLimits } from './services/limits.ts'
+import { MessageService } from './services/messages.ts'
+import { Users } from './services/users.ts'
+import { Dispatcher } from './realtime/dispatch.ts'
+import { Gateway } from './realtime/gateway.ts'
+import { Hub } from './realtime/hub.ts'
+import { encodeMessages } from './realtime/room-events.ts'
+import { Streams } from './realtime/streams.ts'
+import { Throughput } from './services/throughput.ts'
+
+export const VERSION = '0.1.0'
+
+export interface CoreDeps {
+  config: Config
+  db: Database
+  bus: Bus
+  log: Logger
+  metrics: Metrics
+  verify: (token: string | undefined) => Principal | null
+}
+
+/** The Fastify-free heart of a replica: services and the real-time core, wired together. */
+export function createCore (deps: CoreDeps) {
+  const { config, db, bus, log, metrics } = deps
+  const access = new Access(db, bus)
+  const users = new Users(db)
+  const throughput = new Throughput()
+  const batcher = new WriteBatcher(db, {
+    maxWaitMs: config.PAN_BATCH_WAIT_MS,
+    maxBatch: config.PAN_BATCH_MAX,
+    observe: (size, seconds) => {
+      metrics.commitBatchSize.observe(size)
+      metrics.commitSeconds.observe(seconds)
+    },
+    onCommitted: async (rows) => {
+      metrics.messagesCommitted.inc(rows.length)
+      throughput.add(rows.length)
+      await publishByRoom(bus, rows)
+    }
+  })
+  const messages = new MessageService(batcher, config.PAN_MAX_FRAME_BYTES)
+  const limits = new SendLimits(bus, { sendPerSec: config.PAN_SEND_PER_SEC, deltasPerSec: config.PAN_DELTAS_PER_SEC })
+  const hub = new Hub({ db, bus, log, metrics })
+  const streams = new Streams({ hub, messages, log, idleMs: config.PAN_STREAM_IDLE_MS })
+  const dispatcher = new Dispatcher({ hub, streams, access, messages, limits, bus, log, metrics })
+  const gateway = new Gateway({ hub, streams, dispatcher, access, users, bus, log, metrics, verify: deps.verify }, {
+    version: VERSION,
+    heartbeatMs: config.PAN_HEARTBEAT_MS,
+    outboundCapBytes: config.PAN_OUTBOUND_BUFFER_BYTES,
+    limits: {
+      maxFrameBytes: config.PAN_MAX_FRAME_BYTES,
+      sendPerSec: config.PAN_SEND_PER_SEC,
+      deltasPerSec: config.PAN_DELTAS_PER_SEC,
+      connectionsPerUser: config.PAN_CONNECTIONS_PER_USER
+    }
+  })
+  const stopControl = bus.onControl((event) => {
+    hub.onControl(event).catch((err: unknown) => { log.error({ err, event: event.type }, 'control event failed') })
+  })
+  const startedAt = Date.now()
+  const reporter = setInterval(() => {
+    bus.report({ id: bus.replicaId, connections: hub.connections.size, messagesPerSec: throughput.perSecond(), startedAt })
+      .catch((err: unknown) => { log.warn({ err }, 'replica report failed') })
+  }, 1000).unref()
+
+  return {
+    access,
+    users,
+    messages,
+    limits,
+    hub,
+    streams,
+    gateway,
+    batcher,
+    throughput,
+    startedAt,
+    /** Flushes pending writes and stops timers; the caller closes the database and bus afterwards. */
+    async close () {
+      clearInterval(reporter)
+      stopControl()
+      gateway.close()
+      await batcher.flush()
+      hub.close()
+      access.close()
+    }
+  }
+}
+
+export type Core = ReturnType<typeof createCore>
+
+/** One publish per room per committed batch. */
+async function publishByRoom (bus: Bus, rows: readonly MessageRow[]): Promise<void> {
+  const byRoom = new Map<string, MessageRow[]>()
+  for (const row of rows) {
+    const list = byRoom.get(row.roomId)
+    if (list === undefined) byRoom.set(row.roomId, [row])
+    else list.push(row)
+  }
+  await Promise.all([...byRoom].map(async ([room, list]) => { await bus.publish(room, encodeMessages(list)) }))
+}

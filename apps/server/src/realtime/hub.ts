@@ -1,0 +1,309 @@
+import { findRoom, firstStoredSeqAfter, findFirstJoin, readRange, recordFirstJoin, type Database, type RoomRow } from '@pan/db'
+import type { Bus, ControlEvent } from '@pan/bus'
+import { CloseCode } from '@pan/protocol'
+import type { Logger } from '../logger.ts'
+import type { Metrics } from '../metrics.ts'
+import { messageFrame, decodeRoomEvent, encodeEvent } from './room-events.ts'
+import type { Connection, Membership } from './connection.ts'
+
+/** How long an out-of-order message waits for the missing ones before they are read from the database. */
+const GAP_WAIT_MS = 100
+const REPLAY_PAGE = 1000
+
+/** This replica's view of one room with local members. */
+class LocalRoom {
+  readonly id: string
+  readonly members = new Set<Connection>()
+  /** Highest seq delivered locally; undefined until the baseline is read after subscribing. */
+  lastSeq: number | undefined
+  /** Messages that arrived ahead of a gap, by seq. */
+  readonly ahead = new Map<number, string>()
+  gapTimer: NodeJS.Timeout | undefined
+  filling = false
+  unsubscribe: () => void = () => {}
+  ready: Promise<void> = Promise.resolve()
+
+  constructor (id: string) {
+    this.id = id
+  }
+}
+
+export interface JoinResult {
+  seq: number
+  truncated?: { from: number, to: number }
+}
+
+/**
+ * Local rooms → member sockets. Receives each room's payloads from the bus, restores seq order
+ * (holding early messages briefly, filling a persisting gap from the database) and writes each
+ * serialised frame to every member socket.
+ */
+export class Hub {
+  readonly #db: Database
+  readonly #bus: Bus
+  readonly #log: Logger
+  readonly #metrics: Metrics
+  readonly #rooms = new Map<string, LocalRoom>()
+  readonly #byUser = new Map<string, Set<Connection>>()
+  readonly connections = new Set<Connection>()
+
+  constructor (deps: { db: Database, bus: Bus, log: Logger, metrics: Metrics }) {
+    this.#db = deps.db
+    this.#bus = deps.bus
+    this.#log = deps.log
+    this.#metrics = deps.metrics
+  }
+
+  addConnection (conn: Connection): void {
+    this.connections.add(conn)
+    const userId = conn.principal?.id
+    if (userId === undefined) return
+    let set = this.#byUser.get(userId)
+    if (set === undefined) {
+      set = new Set()
+      this.#byUser.set(userId, set)
+    }
+    set.add(conn)
+  }
+
+  /** Takes a closed connection out of every room and of presence. */
+  async removeConnection (conn: Connection): Promise<void> {
+    this.connections.delete(conn)
+    const userId = conn.principal?.id
+    if (userId !== undefined) {
+      const set = this.#byUser.get(userId)
+      set?.delete(conn)
+      if (set?.size === 0) this.#byUser.delete(userId)
+    }
+    await Promise.all([...conn.rooms.keys()].map(async (room) => { await this.leave(conn, room) }))
+  }
+
+  connectionsOf (userId: string): Iterable<Connection> {
+    return this.#byUser.get(userId) ?? []
+  }
+
+  /** Ids of rooms with local members. */
+  localRoomIds (): string[] {
+    return [...this.#rooms.keys()]
+  }
+
+  /**
+   * Makes `conn` a member of `room`: answers with the room's seq, replays `(since, seq]` through
+   * `onJoined`'s caller (joined first, then the replay), then switches to live with no gap and no
+   * duplicate. `hiddenUpTo` hides history a new member may not see.
+   */
+  async join (conn: Connection, room: RoomRow, since: number | undefined, sendJoined: (result: JoinResult) => void): Promise<void> {
+    const local = this.#ensureRoom(room.id)
+    await local.ready
+    const existing = conn.rooms.get(room.id)
+    const membership: Membership = existing ?? { lastSeq: 0, replaying: true, pending: [], inPresence: false }
+    membership.replaying = true
+    membership.pending = []
+    conn.rooms.set(room.id, membership)
+    local.members.add(conn)
+
+    const principal = conn.principal
+    const latest = local.lastSeq ?? 0
+    let hiddenUpTo = 0
+    if (principal !== undefined) {
+      const afterSeq = await recordFirstJoin(this.#db, room.id, principal.id, latest)
+      if (room.config.historyForNewMembers === false) hiddenUpTo = afterSeq
+    }
+    const result: JoinResult = { seq: latest }
+    let from = since
+    if (from !== undefined && from < latest) {
+      from = Math.max(from, hiddenUpTo)
+      const first = from < latest ? await firstStoredSeqAfter(this.#db, room.id, from) : null
+      if (from < latest && (first === null || first > from + 1)) {
+        const to = first === null ? latest : Math.min(first - 1, latest)
+        result.truncated = { from: from + 1, to }
+        from = to
+      }
+    }
+    if (conn.rooms.get(room.id) !== membership) return // left or kicked meanwhile
+    sendJoined(result)
+    membership.lastSeq = Math.min(from ?? latest, latest)
+    if (from !== undefined) await this.#replay(conn, room.id, membership, from, latest)
+    for (const item of membership.pending) {
+      if (item.seq > membership.lastSeq) {
+        conn.write(item.frame)
+        membership.lastSeq = item.seq
+      }
+    }
+    membership.pending = []
+    membership.replaying = false
+    if (principal !== undefined && principal.role !== 'viewer' && !membership.inPresence) {
+      membership.inPresence = true
+      const { firstForUser } = await this.#bus.presence.add(room.id, { userId: principal.id, connectionId: conn.id, name: conn.name, state: conn.state, since: Date.now() })
+      if (firstForUser) {
+        await this.publishEvent(room.id, { type: 'presence.join', room: room.id, user: { id: principal.id, name: conn.name, state: conn.state } }, conn.id)
+      }
+    }
+  }
+
+  async #replay (conn: Connection, roomId: string, membership: Membership, from: number, upTo: number): Promise<void> {
+    let after = from
+    while (after < upTo && !conn.closed && conn.rooms.get(roomId) === membership) {
+      const rows = await readRange(this.#db, roomId, after, upTo, REPLAY_PAGE)
+      if (rows.length === 0) break
+      for (const row of rows) {
+        conn.write(messageFrame(row))
+        membership.lastSeq = row.seq
+      }
+      after = rows[rows.length - 1]?.seq ?? upTo
+      this.#metrics.replayedMessages.inc(rows.length)
+    }
+  }
+
+  /** Removes `conn` from `room`; true when it was a member. */
+  async leave (conn: Connection, roomId: string): Promise<boolean> {
+    const membership = conn.rooms.get(roomId)
+    if (membership === undefined) return false
+    conn.rooms.delete(roomId)
+    const local = this.#rooms.get(roomId)
+    if (local !== undefined) {
+      local.members.delete(conn)
+      if (local.members.size === 0) this.#dropRoom(local)
+    }
+    if (membership.inPresence && conn.principal !== undefined) {
+      const { lastForUser } = await this.#bus.presence.remove(roomId, conn.principal.id, conn.id)
+      if (lastForUser) {
+        await this.publishEvent(roomId, { type: 'presence.leave', room: roomId, user: { id: conn.principal.id, name: conn.name, state: 'idle' } }, conn.id)
+      }
+    }
+    return true
+  }
+
+  /** Publishes a live event (stream, presence) to the room's members on every replica. */
+  async publishEvent (roomId: string, frame: object, excludeConnectionId = ''): Promise<void> {
+    await this.#bus.publish(roomId, encodeEvent(frame, excludeConnectionId))
+  }
+
+  #ensureRoom (roomId: string): LocalRoom {
+    let local = this.#rooms.get(roomId)
+    if (local !== undefined) return local
+    local = new LocalRoom(roomId)
+    this.#rooms.set(roomId, local)
+    const room = local
+    room.unsubscribe = this.#bus.subscribe(roomId, (payload) => { this.#onPayload(room, payload) })
+    // Subscribe first, then read the baseline: nothing committed after it is missed.
+    room.ready = findRoom(this.#db, roomId).then((row) => {
+      room.lastSeq = row?.lastSeq ?? 0
+      for (const seq of [...room.ahead.keys()]) if (seq <= room.lastSeq) room.ahead.delete(seq)
+      this.#drainAhead(room)
+    })
+    return room
+  }
+
+  #dropRoom (room: LocalRoom): void {
+    room.unsubscribe()
+    if (room.gapTimer !== undefined) clearTimeout(room.gapTimer)
+    if (this.#rooms.get(room.id) === room) this.#rooms.delete(room.id)
+  }
+
+  #onPayload (room: LocalRoom, payload: string): void {
+    const event = decodeRoomEvent(payload)
+    if (event === undefined) return
+    if (event.kind === 'event') {
+      for (const conn of room.members) {
+        if (conn.id !== event.exclude) conn.write(event.frame)
+      }
+      return
+    }
+    for (const item of event.items) {
+      if (room.lastSeq !== undefined && item.seq <= room.lastSeq) continue
+      room.ahead.set(item.seq, item.frame)
+    }
+    this.#drainAhead(room)
+  }
+
+  /** Delivers consecutive messages from `ahead`; if a gap remains, waits briefly, then fills it from the database. */
+  #drainAhead (room: LocalRoom): void {
+    if (room.lastSeq === undefined) return
+    let next = room.lastSeq + 1
+    let frame = room.ahead.get(next)
+    while (frame !== undefined) {
+      room.ahead.delete(next)
+      this.#deliver(room, next, frame)
+      room.lastSeq = next
+      next += 1
+      frame = room.ahead.get(next)
+    }
+    if (room.ahead.size > 0 && room.gapTimer === undefined && !room.filling) {
+      this.#metrics.busGaps.inc({ event: 'detected' })
+      room.gapTimer = setTimeout(() => {
+        room.gapTimer = undefined
+        this.#fillGap(room).catch((err: unknown) => { this.#log.error({ err, room: room.id }, 'gap fill failed') })
+      }, GAP_WAIT_MS)
+    }
+  }
+
+  async #fillGap (room: LocalRoom): Promise<void> {
+    if (room.lastSeq === undefined || room.ahead.size === 0) return
+    room.filling = true
+    try {
+      const upTo = Math.min(...room.ahead.keys()) - 1
+      const rows = await readRange(this.#db, room.id, room.lastSeq, upTo, REPLAY_PAGE)
+      for (const row of rows) {
+        if (!room.ahead.has(row.seq) && row.seq > (room.lastSeq ?? 0)) room.ahead.set(row.seq, messageFrame(row))
+      }
+      if (rows.length > 0) this.#metrics.busGaps.inc({ event: 'filled' })
+    } finally {
+      room.filling = false
+    }
+    this.#drainAhead(room)
+  }
+
+  #deliver (room: LocalRoom, seq: number, frame: string): void {
+    for (const conn of room.members) {
+      const m = conn.rooms.get(room.id)
+      if (m === undefined) continue
+      if (m.replaying) {
+        m.pending.push({ seq, frame })
+      } else if (seq > m.lastSeq) {
+        m.lastSeq = seq
+        conn.write(frame)
+      }
+    }
+    this.#metrics.deliveries.inc(room.members.size)
+  }
+
+  /** Applies a control event to local connections. */
+  async onControl (event: ControlEvent): Promise<void> {
+    switch (event.type) {
+      case 'ban':
+        for (const conn of [...this.connectionsOf(event.userId)]) {
+          if (event.roomId === null) {
+            conn.close(CloseCode.banned, 'banned')
+          } else {
+            await this.kick(conn, event.roomId, 'banned')
+          }
+        }
+        break
+      case 'membership_revoked':
+        for (const conn of [...this.connectionsOf(event.userId)]) {
+          if (conn.principal?.role === 'agent') await this.kick(conn, event.roomId, 'membership revoked')
+        }
+        break
+      case 'room_closed': {
+        const local = this.#rooms.get(event.roomId)
+        if (local !== undefined) {
+          for (const conn of [...local.members]) await this.kick(conn, event.roomId, 'room closed')
+        }
+        break
+      }
+      default:
+        break
+    }
+  }
+
+  async kick (conn: Connection, roomId: string, reason: string): Promise<void> {
+    if (!conn.rooms.has(roomId)) return
+    conn.send({ type: 'kicked', room: roomId, reason })
+    await this.leave(conn, roomId)
+  }
+
+  close (): void {
+    for (const room of [...this.#rooms.values()]) this.#dropRoom(room)
+  }
+}

@@ -1,0 +1,72 @@
+import closeWithGrace from 'close-with-grace'
+import { MemoryBus } from '@pan/bus'
+import { openDatabase } from '@pan/db'
+import { buildApp } from './app.ts'
+import { ConfigError, loadConfig } from './config.ts'
+import { redactPaths, serializeRequest } from './logger.ts'
+import { resolveJwtKeys } from './secrets.ts'
+import { signToken } from './tokens.ts'
+import { join, resolve } from 'node:path'
+
+/** Boots one replica from the environment: logger, database, bus, app, listen, graceful close. */
+async function main (): Promise<void> {
+  let config
+  try {
+    config = loadConfig()
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`pan: invalid configuration: ${err.message}\n`)
+      process.exit(2)
+    }
+    throw err
+  }
+  const keys = resolveJwtKeys(config)
+  const database = await openDatabase(config.mode === 'cluster'
+    ? { url: config.DATABASE_URL }
+    : { dataDir: join(resolve(config.PAN_DATA_DIR), 'pglite') })
+  await database.migrate()
+  const bus = new MemoryBus(config.PAN_REPLICA_ID === undefined ? {} : { replicaId: config.PAN_REPLICA_ID })
+  const app = await buildApp({
+    config,
+    database,
+    bus,
+    keys,
+    logger: {
+      level: config.LOG_LEVEL,
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      serializers: { req: serializeRequest }
+    }
+  })
+  app.addHook('onClose', async () => {
+    await bus.close()
+    await database.close()
+  })
+
+  closeWithGrace({ delay: config.PAN_DRAIN_MS + 10_000 }, async ({ signal, err }) => {
+    if (err !== undefined) app.log.error({ err }, 'closing after an error')
+    app.log.info({ signal }, 'draining')
+    await app.core.gateway.drain(config.PAN_DRAIN_MS)
+    await app.close()
+  })
+
+  const address = await app.listen({ port: config.PORT, host: config.HOST })
+  if (keys.generated && keys.signKey !== undefined) {
+    const token = signToken(keys, { sub: 'admin', role: 'admin', name: 'Admin' }, 30 * 24 * 3600)
+    const wsUrl = address.replace(/^http/, 'ws')
+    process.stdout.write([
+      '',
+      `PAN is running (embedded mode, data in ${resolve(config.PAN_DATA_DIR)})`,
+      `  REST      ${address}/v1`,
+      `  WebSocket ${wsUrl}/v1/ws`,
+      `  API docs  ${address}/docs`,
+      '  Admin token (dev secret, valid 30 days):',
+      `  ${token}`,
+      ''
+    ].join('\n') + '\n')
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`pan: failed to start: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+  process.exit(1)
+})

@@ -1,0 +1,57 @@
+import type { RoomRow } from '@pan/db'
+import { PanError } from '../errors.ts'
+import type { Principal } from '../auth.ts'
+import type { WriteBatcher } from './batcher.ts'
+
+export interface PostInput {
+  id: string
+  text?: string | undefined
+  data?: Record<string, unknown> | undefined
+}
+
+export interface PostResult {
+  room: string
+  id: string
+  seq: number
+  ts: number
+  /** True when the id was already stored: the original seq and ts are returned, nothing new stored. */
+  duplicate: boolean
+}
+
+/** Storing a message, from a WS `send`, a finished stream or `POST …/messages`. */
+export class MessageService {
+  readonly #batcher: WriteBatcher
+  readonly #defaultMaxBytes: number
+
+  constructor (batcher: WriteBatcher, defaultMaxBytes: number) {
+    this.#batcher = batcher
+    this.#defaultMaxBytes = defaultMaxBytes
+  }
+
+  /** Checks the payload rules: at least one of text/data, and within the room's `maxMessageBytes`. */
+  assertPayload (room: RoomRow, input: PostInput, allowEmpty = false): void {
+    if (!allowEmpty && input.text === undefined && input.data === undefined) {
+      throw new PanError('PAN_ERR_BAD_REQUEST', 'a message needs text or data')
+    }
+    const max = room.config.maxMessageBytes ?? this.#defaultMaxBytes
+    const bytes = (input.text === undefined ? 0 : Buffer.byteLength(input.text)) +
+      (input.data === undefined ? 0 : Buffer.byteLength(JSON.stringify(input.data)))
+    if (bytes > max) throw new PanError('PAN_ERR_TOO_LARGE', `message is ${bytes} bytes; room ${room.id} allows ${max}`)
+  }
+
+  /** Commits the message (group commit) and resolves only after it is durable. */
+  async store (p: Principal, name: string, room: RoomRow, input: PostInput, streamStatus?: 'complete' | 'interrupted'): Promise<PostResult> {
+    const outcome = await this.#batcher.submit({
+      roomId: room.id,
+      clientId: input.id,
+      senderId: p.id,
+      senderName: name,
+      text: input.text,
+      data: input.data,
+      streamStatus
+    })
+    if (!outcome.ok) throw new PanError('PAN_ERR_ROOM_NOT_FOUND', `room ${room.id} is ${outcome.reason === 'room_closed' ? 'closed' : 'gone'}`)
+    const m = outcome.message
+    return { room: m.roomId, id: m.clientId, seq: m.seq, ts: m.createdAt.getTime(), duplicate: outcome.duplicate }
+  }
+}
