@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** Every Prometheus metric the server exports, on one registry per app instance. */
 export function createMetrics () {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: 'pan_process_' })
+  collectDefaultMetrics({ register: registry, prefix: 'pan_' })
   return {
     registry,
     connections: new Gauge({ name: 'pan_connections', help: 'Open WebSocket connections on this replica', registers: [registry] }),

@@ -162,4 +162,3 @@ export async function findMessage (db: Database, roomId: string, senderId: strin
     .where(and(eq(messages.roomId, roomId), eq(messages.senderId, senderId), eq(messages.clientId, clientId)))
   return row
 }
-

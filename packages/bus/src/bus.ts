@@ -1,0 +1,79 @@
+/**
+ * The bus between PAN replicas: room fan-out, control events, presence, shared counters.
+ * Domain-level, not a Redis facade: `MemoryBus` is the single-node implementation and
+ * `RedisBus` (cluster mode) implements the same contract; one conformance suite runs on both.
+ */
+
+/** Events that every replica must act on within a second. */
+export type ControlEvent =
+  | { type: 'ban', userId: string, roomId: string | null, reason: string }
+  | { type: 'ban_lifted', userId: string }
+  | { type: 'membership_revoked', userId: string, roomId: string }
+  | { type: 'room_closed', roomId: string }
+  | { type: 'room_updated', roomId: string }
+
+export interface PresenceMember {
+  userId: string
+  name: string
+  /** Epoch ms at which the user came online in the room (their earliest live connection). */
+  since: number
+  state: string
+}
+
+export interface PresenceEntry {
+  userId: string
+  connectionId: string
+  name: string
+  state: string
+  since: number
+}
+
+export interface Presence {
+  /** Adds a connection to a room; `firstForUser` when the user was not online there before. */
+  add: (room: string, entry: PresenceEntry) => Promise<{ firstForUser: boolean }>
+  /** Removes a connection; `lastForUser` when the user has no other connection there. */
+  remove: (room: string, userId: string, connectionId: string) => Promise<{ lastForUser: boolean }>
+  /** Sets the user's state (latest wins across their connections). */
+  setState: (userId: string, state: string) => Promise<void>
+  /** Distinct online users of a room, ordered by user id. */
+  list: (room: string) => Promise<PresenceMember[]>
+  /** Distinct online users per room. */
+  counts: (rooms: readonly string[]) => Promise<Map<string, number>>
+}
+
+export interface ReplicaReport {
+  id: string
+  connections: number
+  messagesPerSec: number
+  startedAt: number
+}
+
+export interface RateDecision {
+  ok: boolean
+  /** When refused: ms until one token is available. */
+  retryAfterMs: number
+}
+
+export interface Bus {
+  /** This replica's id. */
+  readonly replicaId: string
+  /** Sends a payload to every subscriber of the room on every replica. */
+  publish: (room: string, payload: string) => Promise<void>
+  /** Receives the room's payloads; returns the unsubscribe function. */
+  subscribe: (room: string, handler: (payload: string) => void) => () => void
+  /** Broadcasts a control event to every replica, this one included. */
+  control: (event: ControlEvent) => Promise<void>
+  onControl: (handler: (event: ControlEvent) => void) => () => void
+  presence: Presence
+  /** Registers a connection; false (and nothing registered) when the user already has `max`. */
+  acquireConnection: (userId: string, connectionId: string, max: number) => Promise<boolean>
+  releaseConnection: (userId: string, connectionId: string) => Promise<void>
+  /** Token bucket shared by all replicas; burst equals the per-second rate. */
+  take: (key: string, perSec: number) => Promise<RateDecision>
+  /** Publishes this replica's figures for `GET /v1/stats`. */
+  report: (report: ReplicaReport) => Promise<void>
+  replicas: () => Promise<ReplicaReport[]>
+  /** Throws unless the bus is usable (readiness). */
+  ping: () => Promise<void>
+  close: () => Promise<void>
+}

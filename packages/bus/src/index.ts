@@ -1,0 +1,3 @@
+export * from './bus.ts'
+export { MemoryBus } from './memory-bus.ts'
+export { TokenBuckets } from './token-bucket.ts'
