@@ -8,7 +8,7 @@ import tseslint from 'typescript-eslint'
  */
 export default [
   {
-    ignores: ['**/node_modules/**', '**/dist/**', '**/data/**', 'drizzle/**', '**/drizzle/**', '**/.turbo/**', '**/.tap/**', '**/coverage/**']
+    ignores: ['**/node_modules/**', '**/dist/**', '**/data/**', '**/drizzle/**', '**/.turbo/**', '**/.tap/**', '**/coverage/**']
   },
   ...neostandard({ ts: true }),
   {

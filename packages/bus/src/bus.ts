@@ -67,8 +67,15 @@ export interface Bus {
   presence: Presence
   /** Registers a connection; false (and nothing registered) when the user already has `max`. */
   acquireConnection: (userId: string, connectionId: string, max: number) => Promise<boolean>
+  /**
+   * Unregisters a connection. Releasing the user's last one also forgets their presence state,
+   * so their next session starts as `idle`.
+   */
   releaseConnection: (userId: string, connectionId: string) => Promise<void>
-  /** Token bucket shared by all replicas; burst equals the per-second rate. */
+  /**
+   * Token bucket shared by all replicas; burst equals the per-second rate, and is at least one
+   * token so that a rate below 1/s still lets one through every `1 / perSec` seconds.
+   */
   take: (key: string, perSec: number) => Promise<RateDecision>
   /** Publishes this replica's figures for `GET /v1/stats`. */
   report: (report: ReplicaReport) => Promise<void>

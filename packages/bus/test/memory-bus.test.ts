@@ -14,8 +14,9 @@ t.test('MemoryBus', async (t) => {
 t.test('conformance suite, cluster section, on replicas sharing one MemoryBus', async (t) => {
   const shared = new MemoryBus()
   const reports = new Map<string, ReplicaReport>()
+  let made = 0
   t.teardown(async () => { await shared.close() })
-  const replica = async (replicaId = `r-${reports.size}`): Promise<Bus> => ({
+  const replica = async (replicaId = `replica-${++made}`): Promise<Bus> => ({
     replicaId,
     presence: shared.presence,
     publish: async (room, payload) => { await shared.publish(room, payload) },

@@ -1,8 +1,9 @@
 import t from 'tap'
-import { activeBansOf, findBan, insertBan, liftBan, listBans, type BanRow, type NewBan } from '../src/index.ts'
+import { activeBansOf, findBan, insertBan, liftBan, listBans, listBansPage, type BanRow, type NewBan } from '../src/index.ts'
 import { createTestDatabase, testDatabaseKinds } from '../src/testing.ts'
 
 const HOUR = 3_600_000
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 const ban = (userId: string, more: Partial<NewBan> = {}): NewBan =>
   ({ userId, roomId: null, reason: null, createdBy: null, expiresAt: null, ...more })
 
@@ -54,10 +55,12 @@ for (const kind of testDatabaseKinds()) {
       const h = await fresh.open()
       t.teardown(async () => { await h.close(); await fresh.destroy() })
       const now = Date.now()
-      const a = await insertBan(h.db, ban('u1'))
-      const b = await insertBan(h.db, ban('u1', { roomId: 'r1' }))
-      const c = await insertBan(h.db, ban('u2', { roomId: 'r1', expiresAt: new Date(now - 1000) }))
-      const d = await insertBan(h.db, ban('u2', { roomId: 'r2', expiresAt: new Date(now + HOUR) }))
+      // A few ms apart: PGlite's clock may give two quick inserts the same created_at.
+      const later = async (b: NewBan): Promise<BanRow> => { await sleep(3); return await insertBan(h.db, b) }
+      const a = await later(ban('u1'))
+      const b = await later(ban('u1', { roomId: 'r1' }))
+      const c = await later(ban('u2', { roomId: 'r1', expiresAt: new Date(now - 1000) }))
+      const d = await later(ban('u2', { roomId: 'r2', expiresAt: new Date(now + HOUR) }))
       await liftBan(h.db, b.id)
       const ids = async (q: Omit<Parameters<typeof listBans>[1], 'limit'>): Promise<string[]> =>
         (await listBans(h.db, { ...q, limit: 50 })).map((row) => row.id)
@@ -69,6 +72,10 @@ for (const kind of testDatabaseKinds()) {
       t.strictSame(await ids({ active: false }), [b.id, c.id], 'lifted or expired')
       t.strictSame(await ids({ roomId: 'r1', userId: 'u2', active: false }), [c.id])
       t.strictSame(await ids({ roomId: 'r3' }), [])
+      const page = async (q: Omit<Parameters<typeof listBansPage>[1], 'limit'>): Promise<string[]> =>
+        (await listBansPage(h.db, { ...q, limit: 50 })).map((row) => row.id)
+      t.strictSame(await page({ active: true }), [a.id, d.id], 'listBansPage filters alike')
+      t.strictSame(await page({ roomId: 'r1', userId: 'u2', active: false }), [c.id])
     })
 
     t.test('listBans pages through every ban exactly once', async (t) => {
@@ -91,7 +98,19 @@ for (const kind of testDatabaseKinds()) {
       }
       t.equal(seen.length, created.length, 'no ban twice, none missing')
       t.strictSame([...seen].sort(), created.map((r) => r.id).sort())
-      t.strictSame(seen, (await listBans(h.db, { limit: 50 })).map((r) => r.id), 'pages follow the list order')
+      const all = (await listBans(h.db, { limit: 50 })).map((r) => r.id)
+      t.strictSame(seen, all, 'pages follow the list order')
+
+      const byPage: string[] = []
+      let afterId: string | undefined
+      for (let page = 0; page < 20; page++) {
+        const rows = await listBansPage(h.db, { afterId, limit: 3 })
+        byPage.push(...rows.map((r) => r.id))
+        afterId = rows.at(-1)?.id
+        if (rows.length < 3) break
+      }
+      t.strictSame(byPage, all, 'listBansPage walks the same order, each ban once')
+      t.strictSame(await listBansPage(h.db, { afterId: 'unknown', limit: 3 }), [], 'an unknown cursor id yields an empty page')
     })
   })
 }

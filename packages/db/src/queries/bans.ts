@@ -58,7 +58,11 @@ export async function listBans (db: Database, q: BanListQuery): Promise<BanRow[]
   if (q.active === true) conditions.push(activeCondition())
   if (q.active === false) conditions.push(inactiveCondition())
   if (q.after !== undefined) {
-    conditions.push(sql`(${bans.createdAt}, ${bans.id}) > (${q.after.createdAt.toISOString()}::timestamptz, ${q.after.id})`)
+    // Postgres keeps microseconds, a JS Date only milliseconds: compared with the cursor's Date,
+    // the cursor's own row counted as "after" itself and the last page repeated forever. The
+    // cursor's row (bans are never deleted) gives the exact time; the Date is the fallback.
+    const at = sql`coalesce((select c.created_at from bans c where c.id = ${q.after.id}), ${q.after.createdAt.toISOString()}::timestamptz)`
+    conditions.push(sql`(${bans.createdAt}, ${bans.id}) > (${at}, ${q.after.id})`)
   }
   return await db.select().from(bans).where(and(...conditions)).orderBy(asc(bans.createdAt), asc(bans.id)).limit(q.limit)
 }
