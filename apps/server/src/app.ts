@@ -44,7 +44,6 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     logger: deps.logger ?? false,
     bodyLimit: Math.max(config.PAN_MAX_FRAME_BYTES * 2, 1024 * 1024),
     requestIdHeader: 'x-request-id',
-    trustProxy: true,
     ajv: { customOptions: { coerceTypes: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)
@@ -79,7 +78,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     verify: (token) => app.verifyToken(token)
   })
   app.decorate('core', core)
-  await app.register(authPlugin, { keys: deps.keys, isNetworkBanned: async (id) => await core.access.isNetworkBanned(id) })
+  await app.register(authPlugin, { keys: deps.keys, isNetworkBanned: async (id) => await core.access.isNetworkBanned(id), seen: async (p) => await core.users.seen(p) })
   const byUser = app.rateLimit({ ...perMinute, keyGenerator: (req) => `user:${req.principal.id}` })
   app.addHook('onRequest', async (req, reply) => { if (isProtected(req)) await byUser.call(app, req, reply) })
 

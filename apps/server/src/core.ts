@@ -15,6 +15,7 @@ import { Hub } from './realtime/hub.ts'
 import { encodeMessages } from './realtime/room-events.ts'
 import { Streams } from './realtime/streams.ts'
 import { Throughput } from './services/throughput.ts'
+import { startRetention } from './services/retention.ts'
 
 export const VERSION = '0.1.0'
 
@@ -65,6 +66,7 @@ export function createCore (deps: CoreDeps) {
   const stopControl = bus.onControl((event) => {
     hub.onControl(event).catch((err: unknown) => { log.error({ err, event: event.type }, 'control event failed') })
   })
+  const stopRetention = startRetention(db, log)
   const startedAt = Date.now()
   const reporter = setInterval(() => {
     bus.report({ id: bus.replicaId, connections: hub.connections.size, messagesPerSec: throughput.perSecond(), startedAt })
@@ -85,6 +87,7 @@ export function createCore (deps: CoreDeps) {
     /** Flushes pending writes and stops timers; the caller closes the database and bus afterwards. */
     async close () {
       clearInterval(reporter)
+      stopRetention()
       stopControl()
       gateway.close()
       await batcher.flush()

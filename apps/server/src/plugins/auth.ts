@@ -38,7 +38,7 @@ export function bearerToken (request: FastifyRequest): string | undefined {
  * `exp` required, and the contract's claim rules. Every non-public route requires a principal;
  * a network-banned user gets 403 `banned` on every REST call.
  */
-export const authPlugin = fp(async (app: FastifyInstance, opts: { keys: JwtKeys, isNetworkBanned: (userId: string) => Promise<boolean> }) => {
+export const authPlugin = fp(async (app: FastifyInstance, opts: { keys: JwtKeys, isNetworkBanned: (userId: string) => Promise<boolean>, seen: (p: Principal) => Promise<unknown> }) => {
   await app.register(fastifyJwt, {
     secret: opts.keys.algorithm === 'HS256' ? opts.keys.verifyKey : { public: opts.keys.verifyKey, private: opts.keys.signKey ?? '' },
     verify: { algorithms: [opts.keys.algorithm], requiredClaims: ['exp'] },
@@ -59,5 +59,7 @@ export const authPlugin = fp(async (app: FastifyInstance, opts: { keys: JwtKeys,
     if (principal === null) throw new PanError('PAN_ERR_UNAUTHORIZED', 'a valid bearer token is required')
     request.principal = principal
     if (await opts.isNetworkBanned(principal.id)) throw new PanError('PAN_ERR_BANNED', 'you are banned from this network')
+    // A user row is created on first sight of a `sub`, over REST as over WebSocket.
+    await opts.seen(principal)
   })
 })

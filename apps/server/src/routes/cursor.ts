@@ -34,7 +34,8 @@ export function cursorCodec<T extends TSchema> (kind: string, schema: T): Cursor
   }
 }
 
-const badCursor = (): PanError => new PanError('PAN_ERR_BAD_REQUEST', 'invalid cursor: send back a nextCursor of this list, alone')
+/** The error for a cursor that is not one of this list's (or not of this room's list). */
+export const badCursor = (): PanError => new PanError('PAN_ERR_BAD_REQUEST', 'invalid cursor: send back a nextCursor of this list, alone')
 
 /**
  * Cuts a keyset page fetched with `limit + 1` rows: the page and whether more rows follow it.

@@ -79,6 +79,12 @@ export class WriteBatcher {
     try {
       outcomes = await commitMessages(this.#db, batch.map((p) => p.message))
     } catch (cause) {
+      if (batch.length > 1) {
+        // One bad row aborts the whole transaction: commit each message alone, in order, so a
+        // failure reaches its own sender only and the others are still stored.
+        for (const p of batch) await this.#commit([p])
+        return
+      }
       const err = new PanError('PAN_ERR_UNAVAILABLE', 'the message could not be stored; retry with the same id', { cause })
       for (const p of batch) p.reject(err)
       return

@@ -33,6 +33,9 @@ export class MessageService {
     if (!allowEmpty && input.text === undefined && input.data === undefined) {
       throw new PanError('PAN_ERR_BAD_REQUEST', 'a message needs text or data')
     }
+    if (!storable(input.text) || !storable(input.data)) {
+      throw new PanError('PAN_ERR_BAD_REQUEST', 'text and data may not contain U+0000 or unpaired surrogates')
+    }
     const max = room.config.maxMessageBytes ?? this.#defaultMaxBytes
     const bytes = (input.text === undefined ? 0 : Buffer.byteLength(input.text)) +
       (input.data === undefined ? 0 : Buffer.byteLength(JSON.stringify(input.data)))
@@ -54,4 +57,14 @@ export class MessageService {
     const m = outcome.message
     return { room: m.roomId, id: m.clientId, seq: m.seq, ts: m.createdAt.getTime(), duplicate: outcome.duplicate }
   }
+}
+
+/** U+0000 or an unpaired UTF-16 surrogate: Postgres text/jsonb cannot store them faithfully. */
+const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
+
+export function storable (value: unknown): boolean {
+  if (typeof value === 'string') return !UNSTORABLE.test(value)
+  if (Array.isArray(value)) return value.every(storable)
+  if (typeof value === 'object' && value !== null) return Object.entries(value).every(([k, v]) => storable(k) && storable(v))
+  return true
 }

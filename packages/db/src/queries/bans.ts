@@ -45,24 +45,25 @@ export interface BanListQuery {
   roomId?: string | undefined
   userId?: string | undefined
   active?: boolean | undefined
-  /** Exclusive keyset cursor: bans created after this `(createdAt, id)`. */
-  after?: { createdAt: Date, id: string } | undefined
+  /** Exclusive keyset cursor: the id of the last ban of the previous page. */
+  afterId?: string | undefined
   limit: number
 }
 
-/** Bans in creation order. */
+/**
+ * Bans in `(createdAt, id)` order, resuming after the ban `afterId`. The keyset is read from the
+ * row itself rather than carried in the cursor: `created_at` has microseconds while a JS `Date`
+ * has milliseconds, so a cursor holding the timestamp would repeat the rows of its last
+ * millisecond. An unknown `afterId` yields an empty page.
+ */
 export async function listBans (db: Database, q: BanListQuery): Promise<BanRow[]> {
   const conditions: SQL[] = []
   if (q.roomId !== undefined) conditions.push(eq(bans.roomId, q.roomId))
   if (q.userId !== undefined) conditions.push(eq(bans.userId, q.userId))
   if (q.active === true) conditions.push(activeCondition())
   if (q.active === false) conditions.push(inactiveCondition())
-  if (q.after !== undefined) {
-    // Postgres keeps microseconds, a JS Date only milliseconds: compared with the cursor's Date,
-    // the cursor's own row counted as "after" itself and the last page repeated forever. The
-    // cursor's row (bans are never deleted) gives the exact time; the Date is the fallback.
-    const at = sql`coalesce((select c.created_at from bans c where c.id = ${q.after.id}), ${q.after.createdAt.toISOString()}::timestamptz)`
-    conditions.push(sql`(${bans.createdAt}, ${bans.id}) > (${at}, ${q.after.id})`)
+  if (q.afterId !== undefined) {
+    conditions.push(sql`(${bans.createdAt}, ${bans.id}) > (select b.created_at, b.id from bans b where b.id = ${q.afterId})`)
   }
   return await db.select().from(bans).where(and(...conditions)).orderBy(asc(bans.createdAt), asc(bans.id)).limit(q.limit)
 }
