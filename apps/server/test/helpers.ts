@@ -13,7 +13,7 @@ export const TEST_SECRET = 'test-secret-test-secret-test-secret-0123'
 export const testKeys: JwtKeys = { algorithm: 'HS256', verifyKey: TEST_SECRET, signKey: TEST_SECRET, generated: false }
 
 type Tap = Tap.Test
-// eslint-disable-next-line @typescript-eslint/no-namespace
+
 declare namespace Tap { type Test = import('tap').Test }
 
 export interface TestServer {
@@ -85,7 +85,7 @@ export async function startServer (t: Tap, kind: 'pglite' | 'postgres', env: Rec
 /** Runs `fn` once per database kind under test: PGlite always, Postgres too when DATABASE_URL is set. */
 export function eachDatabase (t: Tap, fn: (t: Tap, kind: 'pglite' | 'postgres') => Promise<void>): void {
   for (const kind of testDatabaseKinds()) {
-    void t.test(kind, async (t) => { await fn(t, kind) })
+    t.test(kind, async (t) => { await fn(t, kind) })
   }
 }
 

@@ -4,9 +4,16 @@ import { ErrorStatus, type ErrorBody, type ErrorCode } from '@pan/protocol'
 import { isPanError } from '../errors.ts'
 
 const HTTP_NAMES: Record<number, string> = {
-  400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 409: 'Conflict',
-  413: 'Payload Too Large', 415: 'Unsupported Media Type', 429: 'Too Many Requests',
-  500: 'Internal Server Error', 503: 'Service Unavailable'
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable'
 }
 
 export function errorBody (code: ErrorCode, message: string, statusCode = ErrorStatus[code]): ErrorBody {
@@ -31,7 +38,7 @@ function codeForStatus (status: number): ErrorCode {
 export const errorsPlugin = fp(async (app: FastifyInstance) => {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     if (isPanError(err)) {
-      if (err.retryAfterMs !== undefined) void reply.header('retry-after', Math.ceil(err.retryAfterMs / 1000))
+      if (err.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(err.retryAfterMs / 1000))
       return reply.code(err.statusCode).send(errorBody(err.code, err.message, err.statusCode))
     }
     if (err.validation !== undefined) {

@@ -1,4 +1,4 @@
-import { findRoom, firstStoredSeqAfter, findFirstJoin, readRange, recordFirstJoin, type Database, type RoomRow } from '@pan/db'
+import { findRoom, firstStoredSeqAfter, readRange, recordFirstJoin, type Database, type RoomRow } from '@pan/db'
 import type { Bus, ControlEvent } from '@pan/bus'
 import { CloseCode } from '@pan/protocol'
 import type { Logger } from '../logger.ts'
