@@ -12,6 +12,7 @@ import { errorBody, errorsPlugin } from './plugins/errors.ts'
 import { authPlugin, isProtected } from './plugins/auth.ts'
 import { openapiPlugin } from './plugins/openapi.ts'
 import { validatorCompiler } from './plugins/validation.ts'
+import { PanError } from './errors.ts'
 import { routes } from './routes/index.ts'
 
 declare module 'fastify' {
@@ -64,10 +65,18 @@ export async function buildApp (deps: AppDeps): Promise<App> {
       return err
     }
   })
-  // Per IP before authentication, per user after it: both on the plugin's store.
+  // Per IP before authentication (a plain check: the plugin runs one hook handler per request),
+  // then per user after it, with the plugin's headers. Both use the plugin's store.
   const perMinute = { max: config.PAN_REST_PER_MIN, timeWindow: 60_000 }
-  const byIp = app.rateLimit({ ...perMinute, max: config.PAN_REST_PER_MIN * 2, keyGenerator: (req) => `ip:${req.ip}` })
-  app.addHook('onRequest', async (req, reply) => { if (isProtected(req)) await byIp.call(app, req, reply) })
+  const checkIp = app.createRateLimit({ ...perMinute, max: config.PAN_REST_PER_MIN * 2, keyGenerator: (req) => `ip:${req.ip}` })
+  app.addHook('onRequest', async (req, reply) => {
+    if (!isProtected(req)) return
+    const decision = await checkIp(req)
+    if (decision.isAllowed || !decision.isExceeded) return
+    metrics.rateLimited.inc({ kind: 'rest' })
+    reply.header('retry-after', decision.ttlInSeconds)
+    throw new PanError('PAN_ERR_RATE_LIMITED', `rate limit exceeded, retry in ${decision.ttlInSeconds} s`, { retryAfterMs: decision.ttl })
+  })
 
   const core = createCore({
     config,
