@@ -4,7 +4,8 @@ import { MemoryBus } from '@pan/bus'
 import { createTestDatabase, testDatabaseKinds } from '@pan/db/testing'
 import { insertRoom } from '@pan/db'
 import type { Role } from '@pan/protocol'
-import { buildApp, type App } from '../src/app.ts'
+import { buildApp, type App, type AppDeps } from '../src/app.ts'
+import { resolveJwtKeys } from '../src/secrets.ts'
 import { loadConfig } from '../src/config.ts'
 import type { JwtKeys } from '../src/secrets.ts'
 import { signToken } from '../src/tokens.ts'
@@ -35,12 +36,12 @@ export interface TestServer {
  * Starts a real server (listening on a random port) on a fresh database of `kind`, torn down
  * with the test. Extra env overrides configuration (limits, timers).
  */
-export async function startServer (t: Tap, kind: 'pglite' | 'postgres', env: Record<string, string> = {}): Promise<TestServer> {
+export async function startServer (t: Tap, kind: 'pglite' | 'postgres', env: Record<string, string> = {}, options: { logger?: AppDeps['logger'], replicaId?: string } = {}): Promise<TestServer> {
   const testDb = await createTestDatabase(kind)
   const database = await testDb.open()
   const config = loadConfig({ JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'silent', ...(testDb.options.url === undefined ? {} : { DATABASE_URL: testDb.options.url }), ...env })
-  const bus = new MemoryBus({ replicaId: 'test' })
-  const app = await buildApp({ config, database, bus, keys: testKeys })
+  const bus = new MemoryBus({ replicaId: options.replicaId ?? 'test' })
+  const app = await buildApp({ config, database, bus, keys: resolveJwtKeys(config), logger: options.logger })
   const sockets = new Set<TestSocket>()
   t.teardown(async () => {
     for (const s of sockets) s.terminate()

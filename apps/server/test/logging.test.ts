@@ -2,13 +2,9 @@ import { Writable } from 'node:stream'
 import t from 'tap'
 import WebSocket from 'ws'
 import { createSigner } from 'fast-jwt'
-import { MemoryBus } from '@pan/bus'
-import { createTestDatabase } from '@pan/db/testing'
-import { buildApp } from '../src/app.ts'
-import { loadConfig } from '../src/config.ts'
 import { redactPaths, serializeRequest } from '../src/logger.ts'
 import { signToken } from '../src/tokens.ts'
-import { TEST_SECRET, testKeys } from './helpers.ts'
+import { startServer, TEST_SECRET, testKeys } from './helpers.ts'
 
 const JWT_RE = /eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\./
 
@@ -31,15 +27,8 @@ async function touch (url: string, headers: Record<string, string> = {}, frames:
 t.test('no token reaches the logs, whatever the route and outcome', async (t) => {
   const chunks: string[] = []
   const stream = new Writable({ write (chunk, _enc, cb) { chunks.push(String(chunk)); cb() } })
-  const testDb = await createTestDatabase('pglite')
-  const database = await testDb.open()
-  const config = loadConfig({ JWT_SECRET: TEST_SECRET, LOG_LEVEL: 'trace', PAN_DATA_DIR: testDb.options.dataDir ?? '/nonexistent' })
-  const bus = new MemoryBus({ replicaId: 'log' })
-  const app = await buildApp({
-    config,
-    database,
-    bus,
-    keys: testKeys,
+  const { url, wsUrl } = await startServer(t, 'pglite', { LOG_LEVEL: 'trace' }, {
+    replicaId: 'log',
     logger: {
       level: 'trace',
       stream,
@@ -47,14 +36,6 @@ t.test('no token reaches the logs, whatever the route and outcome', async (t) =>
       redact: { paths: redactPaths, censor: '[redacted]' }
     }
   })
-  t.teardown(async () => {
-    await app.close()
-    await bus.close()
-    await database.close()
-    await testDb.destroy()
-  })
-  const url = await app.listen({ port: 0, host: '127.0.0.1' })
-  const wsUrl = url.replace(/^http/, 'ws') + '/v1/ws'
   const token = (sub: string, role: 'agent' | 'viewer' | 'admin' = 'agent'): string => signToken(testKeys, { sub, role }, 3600)
   const expired = createSigner({ key: TEST_SECRET, algorithm: 'HS256' })({ sub: 'late', exp: Math.floor(Date.now() / 1000) - 60 })
   const wrongAlg = createSigner({ key: TEST_SECRET, algorithm: 'HS512', expiresIn: 60_000 })({ sub: 'odd' })

@@ -2,12 +2,7 @@ import { createHmac, generateKeyPairSync } from 'node:crypto'
 import t from 'tap'
 import WebSocket from 'ws'
 import { createSigner } from 'fast-jwt'
-import { MemoryBus } from '@pan/bus'
 import { insertBan } from '@pan/db'
-import { createTestDatabase } from '@pan/db/testing'
-import { buildApp } from '../../src/app.ts'
-import { loadConfig } from '../../src/config.ts'
-import { resolveJwtKeys } from '../../src/secrets.ts'
 import { startServer, TEST_SECRET, TestSocket } from '../helpers.ts'
 
 type Tap = import('tap').Test
@@ -189,21 +184,8 @@ t.test('HS256 server', async (t) => {
 })
 
 t.test('RS256 server refuses the HS256/RS256 key confusion', async (t) => {
-  const testDb = await createTestDatabase('pglite')
-  const database = await testDb.open()
-  const config = loadConfig({ JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: publicKey, LOG_LEVEL: 'silent', PAN_DATA_DIR: testDb.options.dataDir ?? '/nonexistent' })
-  const keys = resolveJwtKeys(config)
-  t.equal(keys.algorithm, 'RS256')
-  const bus = new MemoryBus({ replicaId: 'rs' })
-  const app = await buildApp({ config, database, bus, keys })
-  t.teardown(async () => {
-    await app.close()
-    await bus.close()
-    await database.close()
-    await testDb.destroy()
-  })
-  const url = await app.listen({ port: 0, host: '127.0.0.1' })
-  const wsUrl = url.replace(/^http/, 'ws') + '/v1/ws'
+  const { app, url, wsUrl } = await startServer(t, 'pglite', { JWT_ALGORITHM: 'RS256', JWT_PUBLIC_KEY: publicKey }, { replicaId: 'rs' })
+  t.equal(app.config.JWT_ALGORITHM, 'RS256')
 
   const proper = createSigner({ key: privateKey, algorithm: 'RS256', expiresIn: 3600_000 })({ sub: 'rsa-agent', role: 'agent', name: 'R' })
   const ok = await attempt(`${wsUrl}?token=${encode(proper)}`)
