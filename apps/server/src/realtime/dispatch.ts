@@ -5,7 +5,8 @@ import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import type { Access } from '../services/access.ts'
 import type { SendLimits } from '../services/limits.ts'
-import { storable, type MessageService } from '../services/messages.ts'
+import type { MessageService } from '../services/messages.ts'
+import { assertStorable } from '../storable.ts'
 import type { Connection } from './connection.ts'
 import type { Hub } from './hub.ts'
 import type { Streams } from './streams.ts'
@@ -138,7 +139,7 @@ export class Dispatcher {
 
   async #streamDelta (conn: Connection, frame: ClientFrameOf<'stream.delta'>): Promise<void> {
     if (!conn.streams.has(frame.id)) throw new PanError('PAN_ERR_STREAM_NOT_FOUND', `no open stream ${frame.id}`)
-    if (!storable(frame.text)) throw new PanError('PAN_ERR_BAD_REQUEST', 'text may not contain U+0000 or unpaired surrogates')
+    assertStorable({ text: frame.text })
     await this.#deps.limits.takeDelta(this.#principal(conn).id)
     await this.#deps.streams.delta(conn, frame.id, frame.text)
   }

@@ -4,7 +4,8 @@ import { Type } from 'typebox'
 import { insertBan, liftBan, listBans, type BanRow } from '@pan/db'
 import { Ban, BanQuery, CreateBanBody, Page, RoomId, UserId } from '@pan/protocol'
 import { PanError } from '../errors.ts'
-import { NoContent, assertStorable, errorResponses, iso, requireAdmin, requireViewer } from './common.ts'
+import { assertStorable } from '../storable.ts'
+import { NoContent, errorResponses, iso, requireAdmin, requireViewer } from './common.ts'
 import { cursorCodec, cutPage } from './cursor.ts'
 
 /** Ban ids are UUIDs; anything within the user-id alphabet is looked up, anything else is a 400. */

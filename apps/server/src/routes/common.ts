@@ -16,26 +16,6 @@ export function requireViewer (p: Principal): void {
 /** ISO 8601 for REST bodies; null stays null. */
 export const iso = (d: Date | null): string | null => d === null ? null : d.toISOString()
 
-/** True when a string, or any key or string inside a JSON value, holds U+0000. */
-function holdsNul (value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000')
-  if (Array.isArray(value)) return value.some(holdsNul)
-  if (typeof value === 'object' && value !== null) {
-    return Object.entries(value).some(([k, v]) => k.includes('\u0000') || holdsNul(v))
-  }
-  return false
-}
-
-/**
- * Postgres cannot store U+0000 in `text` or `jsonb` (the write fails, which would be a 500): such
- * input is refused up front as a 400 `bad_request` naming the field.
- */
-export function assertStorable (fields: Record<string, unknown>): void {
-  for (const [name, value] of Object.entries(fields)) {
-    if (holdsNul(value)) throw new PanError('PAN_ERR_BAD_REQUEST', `${name} must not contain U+0000`)
-  }
-}
-
 export const RoomParams = Type.Object({ room: RoomId })
 export const RoomUserParams = Type.Object({ room: RoomId, user: UserId })
 export const UserParams = Type.Object({ user: UserId })

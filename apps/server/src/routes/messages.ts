@@ -4,7 +4,8 @@ import { Type, type Static } from 'typebox'
 import { findFirstJoin, findMessage, readHistory, toMessage, type RoomRow } from '@pan/db'
 import { HistoryQuery, Message, Page, PostMessageBody, PostMessageReply, RoomId, Seq, UserId } from '@pan/protocol'
 import type { Principal } from '../auth.ts'
-import { RoomParams, assertStorable, errorResponses } from './common.ts'
+import { assertStorable } from '../storable.ts'
+import { RoomParams, errorResponses } from './common.ts'
 import { badCursor, cursorCodec, cutPage } from './cursor.ts'
 
 /**

@@ -5,8 +5,9 @@ import { Type } from 'typebox'
 import { closeRoom, findRoom, insertRoom, isMember, listRooms, updateRoom, type RoomRow } from '@pan/db'
 import { CreateRoomBody, Page, PageQuery, PatchRoomBody, Room, RoomId } from '@pan/protocol'
 import { PanError } from '../errors.ts'
+import { assertStorable } from '../storable.ts'
 import { canView } from '../auth.ts'
-import { NoContent, RoomParams, assertStorable, errorResponses, iso, requireAdmin } from './common.ts'
+import { NoContent, RoomParams, errorResponses, iso, requireAdmin } from './common.ts'
 import { cursorCodec, cutPage } from './cursor.ts'
 
 const RoomListQuery = Type.Object({

@@ -3,8 +3,9 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { findUser, updateUser, type UserRow } from '@pan/db'
 import { PatchUserBody, User, type Role } from '@pan/protocol'
 import { PanError } from '../errors.ts'
+import { assertStorable } from '../storable.ts'
 import { isAdmin } from '../auth.ts'
-import { UserParams, assertStorable, errorResponses, iso } from './common.ts'
+import { UserParams, errorResponses, iso } from './common.ts'
 
 /** The wire shape of a user; a user with no name yet shows their id. */
 export function toUser (row: UserRow): User {

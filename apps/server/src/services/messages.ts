@@ -1,5 +1,6 @@
 import type { RoomRow } from '@pan/db'
 import { PanError } from '../errors.ts'
+import { assertStorable } from '../storable.ts'
 import type { Principal } from '../auth.ts'
 import type { WriteBatcher } from './batcher.ts'
 
@@ -33,9 +34,7 @@ export class MessageService {
     if (!allowEmpty && input.text === undefined && input.data === undefined) {
       throw new PanError('PAN_ERR_BAD_REQUEST', 'a message needs text or data')
     }
-    if (!storable(input.text) || !storable(input.data)) {
-      throw new PanError('PAN_ERR_BAD_REQUEST', 'text and data may not contain U+0000 or unpaired surrogates')
-    }
+    assertStorable({ text: input.text, data: input.data })
     const max = room.config.maxMessageBytes ?? this.#defaultMaxBytes
     const bytes = (input.text === undefined ? 0 : Buffer.byteLength(input.text)) +
       (input.data === undefined ? 0 : Buffer.byteLength(JSON.stringify(input.data)))
@@ -59,12 +58,3 @@ export class MessageService {
   }
 }
 
-/** U+0000 or an unpaired UTF-16 surrogate: Postgres text/jsonb cannot store them faithfully. */
-const UNSTORABLE = /\0|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/
-
-export function storable (value: unknown): boolean {
-  if (typeof value === 'string') return !UNSTORABLE.test(value)
-  if (Array.isArray(value)) return value.every(storable)
-  if (typeof value === 'object' && value !== null) return Object.entries(value).every(([k, v]) => storable(k) && storable(v))
-  return true
-}
