@@ -47,8 +47,8 @@ export function createCore (deps: CoreDeps) {
       await publishByRoom(bus, rows)
     }
   })
-  const messages = new MessageService(batcher, config.PAN_MAX_FRAME_BYTES)
   const limits = new SendLimits(bus, { sendPerSec: config.PAN_SEND_PER_SEC, deltasPerSec: config.PAN_DELTAS_PER_SEC })
+  const messages = new MessageService({ db, batcher, limits, defaultMaxBytes: config.PAN_MAX_FRAME_BYTES })
   const hub = new Hub({ db, bus, log, metrics })
   const streams = new Streams({ hub, messages, log, idleMs: config.PAN_STREAM_IDLE_MS })
   const dispatcher = new Dispatcher({ hub, streams, access, messages, limits, bus, log, metrics })

@@ -110,21 +110,24 @@ export class Dispatcher {
     conn.send(withRef({ type: 'left', room: frame.room }, frame.ref))
   }
 
-  /** The room for a send or stream: it must exist, be joined on this connection, and the sender may not be a viewer. */
+  /** The room for a send or stream: it must be open, joined on this connection, and the sender may not be a viewer. */
   async #joinedRoomForSending (conn: Connection, roomId: string): Promise<Awaited<ReturnType<Access['room']>>> {
     const p = this.#principal(conn)
     const room = await this.#deps.access.room(roomId)
     if (room.closedAt !== null) throw new PanError('PAN_ERR_ROOM_NOT_FOUND', `room ${roomId} is closed`)
     if (p.role === 'viewer') throw new PanError('PAN_ERR_VIEWER_READ_ONLY', 'viewers cannot send')
     if (!conn.rooms.has(roomId)) throw new PanError('PAN_ERR_NOT_JOINED', `join room ${roomId} before sending`)
-    await this.#deps.limits.takeSend(p.id, room)
     return room
   }
 
   async #send (conn: Connection, frame: ClientFrameOf<'send'>): Promise<void> {
     const room = await this.#joinedRoomForSending(conn, frame.room)
-    this.#deps.messages.assertPayload(room, frame)
     const p = this.#principal(conn)
+    const known = await this.#deps.messages.admit(p, room, frame)
+    if (known !== null) {
+      conn.send(withRef({ type: 'ack', room: known.room, id: known.id, seq: known.seq, ts: known.ts }, frame.ref))
+      return
+    }
     // Not awaited: the next frame may be handled while this one commits (group commit).
     this.#deps.messages.store(p, conn.name, room, frame).then(
       (r) => { conn.send(withRef({ type: 'ack', room: r.room, id: r.id, seq: r.seq, ts: r.ts }, frame.ref)) },
@@ -134,6 +137,7 @@ export class Dispatcher {
 
   async #streamStart (conn: Connection, frame: ClientFrameOf<'stream.start'>): Promise<void> {
     const room = await this.#joinedRoomForSending(conn, frame.room)
+    await this.#deps.limits.takeSend(this.#principal(conn).id, room)
     conn.send(withRef(await this.#deps.streams.start(conn, room, frame.id), frame.ref))
   }
 

@@ -1,10 +1,9 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { findFirstJoin, findMessage, readHistory, toMessage, type RoomRow } from '@pan/db'
+import { findFirstJoin, readHistory, toMessage, type RoomRow } from '@pan/db'
 import { HistoryQuery, Message, Page, PostMessageBody, PostMessageReply, RoomId, Seq, UserId } from '@pan/protocol'
 import type { Principal } from '../auth.ts'
-import { assertStorable } from '../storable.ts'
 import { RoomParams, errorResponses } from './common.ts'
 import { badCursor, cursorCodec, cutPage } from './cursor.ts'
 
@@ -94,16 +93,9 @@ export async function messageRoutes (fastify: FastifyInstance): Promise<void> {
     const p = request.principal
     const room = await app.core.access.assertMaySend(p, request.params.room)
     const body = request.body
-    const known = await findMessage(db, room.id, p.id, body.id)
-    if (known !== undefined) {
-      return await reply.code(200).send({ room: known.roomId, id: known.clientId, seq: known.seq, ts: known.createdAt.getTime() })
-    }
     const input = { id: body.id, text: body.text, data: body.data }
-    assertStorable({ text: input.text, data: input.data })
-    app.core.messages.assertPayload(room, input)
-    await app.core.limits.takeSend(p.id, room)
-    const name = await app.core.users.seen(p)
-    const stored = await app.core.messages.store(p, name, room, input)
+    const known = await app.core.messages.admit(p, room, input)
+    const stored = known ?? await app.core.messages.store(p, await app.core.users.seen(p), room, input)
     return await reply.code(stored.duplicate ? 200 : 201).send({ room: stored.room, id: stored.id, seq: stored.seq, ts: stored.ts })
   })
 }

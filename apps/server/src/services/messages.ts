@@ -1,8 +1,9 @@
-import type { RoomRow } from '@pan/db'
+import { findMessage, type Database, type MessageRow, type RoomRow } from '@pan/db'
 import { PanError } from '../errors.ts'
 import { assertStorable } from '../storable.ts'
 import type { Principal } from '../auth.ts'
 import type { WriteBatcher } from './batcher.ts'
+import type { SendLimits } from './limits.ts'
 
 export interface PostInput {
   id: string
@@ -21,12 +22,34 @@ export interface PostResult {
 
 /** Storing a message, from a WS `send`, a finished stream or `POST …/messages`. */
 export class MessageService {
+  readonly #db: Database
   readonly #batcher: WriteBatcher
+  readonly #limits: SendLimits
   readonly #defaultMaxBytes: number
 
-  constructor (batcher: WriteBatcher, defaultMaxBytes: number) {
-    this.#batcher = batcher
-    this.#defaultMaxBytes = defaultMaxBytes
+  constructor (deps: { db: Database, batcher: WriteBatcher, limits: SendLimits, defaultMaxBytes: number }) {
+    this.#db = deps.db
+    this.#batcher = deps.batcher
+    this.#limits = deps.limits
+    this.#defaultMaxBytes = deps.defaultMaxBytes
+  }
+
+  /**
+   * Admits a post: payload rules, then the sender's send budgets. Resolves null when the caller
+   * should `store` it. A re-send of a known id answers the original whatever its content, so when
+   * a check refuses the post, an already stored message with that id is returned instead of the
+   * error. The happy path costs no extra query: the commit itself detects re-sends.
+   */
+  async admit (p: Principal, room: RoomRow, input: PostInput): Promise<PostResult | null> {
+    try {
+      this.assertPayload(room, input)
+      await this.#limits.takeSend(p.id, room)
+      return null
+    } catch (err) {
+      const known = await findMessage(this.#db, room.id, p.id, input.id)
+      if (known === undefined) throw err
+      return resultOf(known, true)
+    }
   }
 
   /** Checks the payload rules: at least one of text/data, and within the room's `maxMessageBytes`. */
@@ -53,8 +76,9 @@ export class MessageService {
       streamStatus
     })
     if (!outcome.ok) throw new PanError('PAN_ERR_ROOM_NOT_FOUND', `room ${room.id} is ${outcome.reason === 'room_closed' ? 'closed' : 'gone'}`)
-    const m = outcome.message
-    return { room: m.roomId, id: m.clientId, seq: m.seq, ts: m.createdAt.getTime(), duplicate: outcome.duplicate }
+    return resultOf(outcome.message, outcome.duplicate)
   }
 }
 
+const resultOf = (m: MessageRow, duplicate: boolean): PostResult =>
+  ({ room: m.roomId, id: m.clientId, seq: m.seq, ts: m.createdAt.getTime(), duplicate })

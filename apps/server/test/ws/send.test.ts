@@ -22,6 +22,8 @@ eachDatabase(t, async (t, kind) => {
   t.test('a re-send of a known id answers the original ack and stores nothing', async (t) => {
     const again = await alice.request({ type: 'send', room: 'lobby', id: 'm1', text: 'different' })
     t.match(again, { type: 'ack', seq: 1, id: 'm1' })
+    const empty = await alice.request({ type: 'send', room: 'lobby', id: 'm1' })
+    t.match(empty, { type: 'ack', seq: 1, id: 'm1', ts: again.ts }, 'even content that would be refused answers the original ack')
     t.ok(await bob.nothing((f) => f.type === 'message'), 'no second message')
     const history = await server.http('GET', '/v1/rooms/lobby/messages')
     if (history.status === 200) t.equal(history.body.items.length, 1)
