@@ -48,9 +48,7 @@ export const ConfigSchema = Type.Object({
   /** Group commit: most messages in one transaction. */
   PAN_BATCH_MAX: Type.Integer({ minimum: 1, maximum: 10000, default: 500 }),
   /** Graceful drain window on SIGTERM, ms. */
-  PAN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
-  /** Most messages replayed on one `join` with `since`; older ones are reported as truncated. */
-  PAN_REPLAY_MAX: Type.Integer({ minimum: 1, maximum: 1000000, default: 10000 })
+  PAN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 })
 })
 
 export type Env = Static<typeof ConfigSchema>

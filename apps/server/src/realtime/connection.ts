@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws'
 import { CloseCode } from '@pan/protocol'
 import type { Principal } from '../auth.ts'
+import type { StreamAck } from './streams.ts'
 
 /** A member's delivery state in one room on one connection. */
 export interface Membership {
@@ -35,7 +36,7 @@ export class Connection {
   /** Open streams started on this connection, by stream id. */
   readonly streams = new Map<string, { room: string }>()
   /** Acks of streams finished on this connection, so a repeated `stream.end` answers the same. */
-  readonly finishedStreams = new Map<string, string>()
+  readonly finishedStreams = new Map<string, StreamAck>()
   missedPongs = 0
   rateLimitedStrikes = 0
   strikeWindowStartedAt = 0
@@ -83,7 +84,7 @@ export class Connection {
     this.socket.terminate()
   }
 
-  rememberFinishedStream (id: string, ack: string): void {
+  rememberFinishedStream (id: string, ack: StreamAck): void {
     this.finishedStreams.set(id, ack)
     if (this.finishedStreams.size > 1000) {
       const oldest = this.finishedStreams.keys().next().value

@@ -88,9 +88,9 @@ export class Hub {
   }
 
   /**
-   * Makes `conn` a member of `room`: answers with the room's seq, replays `(since, seq]` through
-   * `onJoined`'s caller (joined first, then the replay), then switches to live with no gap and no
-   * duplicate. `hiddenUpTo` hides history a new member may not see.
+   * Makes `conn` a member of `room`: calls `sendJoined` with the room's seq (and any range lost to
+   * retention), replays `(since, seq]`, then switches to live with no gap and no duplicate. With
+   * `config.historyForNewMembers: false` the replay starts no earlier than the user's first join.
    */
   async join (conn: Connection, room: RoomRow, since: number | undefined, sendJoined: (result: JoinResult) => void): Promise<void> {
     const local = this.#ensureRoom(room.id)

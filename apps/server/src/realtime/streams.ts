@@ -60,10 +60,16 @@ export class Streams {
     }, this.#idleMs).unref()
   }
 
-  #find (conn: Connection, id: string): OpenStream {
+  /** The open stream `id` of this connection, unless it is already being stored. */
+  #lookup (conn: Connection, id: string): OpenStream | undefined {
     const ref = conn.streams.get(id)
     const stream = ref === undefined ? undefined : this.#byRoom.get(ref.room)?.get(this.#key(conn, id))
-    if (stream === undefined || stream.ending) throw new PanError('PAN_ERR_STREAM_NOT_FOUND', `no open stream ${id}`)
+    return stream === undefined || stream.ending ? undefined : stream
+  }
+
+  #find (conn: Connection, id: string): OpenStream {
+    const stream = this.#lookup(conn, id)
+    if (stream === undefined) throw new PanError('PAN_ERR_STREAM_NOT_FOUND', `no open stream ${id}`)
     return stream
   }
 
@@ -76,13 +82,13 @@ export class Streams {
 
   async end (conn: Connection, id: string, text: string | undefined, data: Record<string, unknown> | undefined): Promise<StreamAck> {
     const finished = conn.finishedStreams.get(id)
-    if (finished !== undefined && !conn.streams.has(id)) return JSON.parse(finished) as StreamAck
+    if (finished !== undefined && !conn.streams.has(id)) return finished
     const stream = this.#find(conn, id)
     const input = { id, text: text ?? stream.text, data }
     this.#messages.assertPayload(stream.room, input, true)
     const result = await this.#finish(stream, 'complete', input)
     const ack: StreamAck = { type: 'ack', room: result.room, id, seq: result.seq, ts: result.ts }
-    conn.rememberFinishedStream(id, JSON.stringify(ack))
+    conn.rememberFinishedStream(id, ack)
     return ack
   }
 
@@ -94,9 +100,8 @@ export class Streams {
 
   /** Stores an open stream as interrupted (sender gone or silent). */
   async interrupt (conn: Connection, id: string): Promise<void> {
-    const ref = conn.streams.get(id)
-    const stream = ref === undefined ? undefined : this.#byRoom.get(ref.room)?.get(this.#key(conn, id))
-    if (stream === undefined || stream.ending) return
+    const stream = this.#lookup(conn, id)
+    if (stream === undefined) return
     await this.#finish(stream, 'interrupted', { id, text: stream.text })
   }
 
