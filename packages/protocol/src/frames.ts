@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
 import { AgentState, ClientId, EpochMs, JsonObject, Role, RoomId, Seq } from './ids.ts'
 import { ErrorCodes } from './codes.ts'
+import { Message, StreamStatuses, UserRef } from './message.ts'
 
 const Ref = Type.Optional(Type.String({ maxLength: 64 }))
 const Text = Type.String()
@@ -43,24 +44,8 @@ export type ClientFrameOf<K extends ClientFrameType> = Static<(typeof ClientFram
 
 export const ClientFrame = Type.Union(Object.values(ClientFrames))
 
-export const UserRef = Type.Object({ id: Type.String(), name: Type.String() })
-export type UserRef = Static<typeof UserRef>
-
-export const StreamStatuses = ['complete', 'interrupted', 'aborted'] as const
-export type StreamStatus = (typeof StreamStatuses)[number]
-
 /** A stored message as members see it, live or replayed. */
-export const MessageFrame = Type.Object({
-  type: Type.Literal('message'),
-  room: RoomId,
-  seq: Seq,
-  id: Type.String(),
-  from: UserRef,
-  text: Type.Optional(Type.String()),
-  data: Type.Optional(JsonObject),
-  ts: EpochMs,
-  stream: Type.Optional(Type.Object({ status: Type.Union([Type.Literal('complete'), Type.Literal('interrupted')]) }))
-})
+export const MessageFrame = Type.Object({ type: Type.Literal('message'), ...Message.properties })
 export type MessageFrame = Static<typeof MessageFrame>
 
 export const Limits = Type.Object({

@@ -1,5 +1,6 @@
 export * from './codes.ts'
 export * from './ids.ts'
 export * from './frames.ts'
+export * from './message.ts'
 export * from './rest.ts'
 export * from './parse.ts'

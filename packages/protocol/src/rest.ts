@@ -72,18 +72,6 @@ export type RoomMember = Static<typeof RoomMember>
 export const PresenceMember = Type.Object({ id: Type.String(), name: Type.String(), since: EpochMs, state: Type.String() })
 export type PresenceMember = Static<typeof PresenceMember>
 
-export const Message = Type.Object({
-  room: RoomId,
-  seq: Seq,
-  id: Type.String(),
-  from: Type.Object({ id: Type.String(), name: Type.String() }),
-  text: Type.Optional(Type.String()),
-  data: Type.Optional(JsonObject),
-  ts: EpochMs,
-  stream: Type.Optional(Type.Object({ status: Type.String() }))
-})
-export type Message = Static<typeof Message>
-
 export const HistoryQuery = Type.Object({
   after: Type.Optional(Seq),
   before: Type.Optional(Seq),

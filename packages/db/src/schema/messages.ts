@@ -15,7 +15,7 @@ export const messages = pgTable('messages', {
   text: text('text'),
   data: jsonb('data').$type<Record<string, unknown>>(),
   /** `complete` or `interrupted` when a stream produced the message; null for a plain send. */
-  streamStatus: text('stream_status'),
+  streamStatus: text('stream_status').$type<'complete' | 'interrupted'>(),
   createdAt: timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
 }, (t) => [
   primaryKey({ columns: [t.roomId, t.seq] }),
