@@ -1,4 +1,4 @@
-import type { Bus } from '@pan/bus'
+import type { Bus, ReplicaReport } from '@pan/bus'
 import type { Database, MessageRow } from '@pan/db'
 import type { Config } from './config.ts'
 import type { Principal } from './auth.ts'
@@ -68,8 +68,10 @@ export function createCore (deps: CoreDeps) {
   })
   const stopRetention = startRetention(db, log)
   const startedAt = Date.now()
+  /** This replica's figures for `/v1/stats`, as published on the bus. */
+  const report = (): ReplicaReport => ({ id: bus.replicaId, connections: hub.connections.size, messagesPerSec: throughput.perSecond(), startedAt })
   const reporter = setInterval(() => {
-    bus.report({ id: bus.replicaId, connections: hub.connections.size, messagesPerSec: throughput.perSecond(), startedAt })
+    bus.report(report())
       .catch((err: unknown) => { log.warn({ err }, 'replica report failed') })
   }, 1000).unref()
 
@@ -82,8 +84,7 @@ export function createCore (deps: CoreDeps) {
     streams,
     gateway,
     batcher,
-    throughput,
-    startedAt,
+    report,
     /** Flushes pending writes and stops timers; the caller closes the database and bus afterwards. */
     async close () {
       clearInterval(reporter)

@@ -20,12 +20,7 @@ export async function statsRoutes (fastify: FastifyInstance): Promise<void> {
     const [reports, rooms] = await Promise.all([app.bus.replicas(), countOpenRooms(app.database.db)])
     // This replica's own figures are read live rather than from its last report (up to 1 s old,
     // and absent during the first second after boot).
-    const self = {
-      id: app.bus.replicaId,
-      connections: app.core.hub.connections.size,
-      messagesPerSec: app.core.throughput.perSecond(),
-      startedAt: app.core.startedAt
-    }
+    const self = app.core.report()
     const all = [self, ...reports.filter((r) => r.id !== self.id)].sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
     return {
       connections: all.reduce((n, r) => n + r.connections, 0),
