@@ -41,6 +41,13 @@ export interface Presence {
   counts: (rooms: readonly string[]) => Promise<Map<string, number>>
 }
 
+/** A user who left a room because the replica holding their connections stopped heartbeating. */
+export interface ExpiredPresence {
+  room: string
+  userId: string
+  name: string
+}
+
 export interface ReplicaReport {
   id: string
   connections: number
@@ -80,6 +87,16 @@ export interface Bus {
   /** Publishes this replica's figures for `GET /v1/stats`. */
   report: (report: ReplicaReport) => Promise<void>
   replicas: () => Promise<ReplicaReport[]>
+  /**
+   * Fires after the bus may have dropped room payloads (its subscription was lost and is back):
+   * the listener re-reads its rooms from the database. The single-node bus never fires it.
+   */
+  onResync: (handler: () => void) => () => void
+  /**
+   * Fires on the one replica that removed a dead replica's presence (its heartbeat lease ran out),
+   * with the users that thereby left each room, so that it can announce their leave.
+   */
+  onPresenceExpired: (handler: (left: ExpiredPresence[]) => void) => () => void
   /** Throws unless the bus is usable (readiness). */
   ping: () => Promise<void>
   close: () => Promise<void>

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Bus, ControlEvent, Presence, PresenceEntry, PresenceMember, RateDecision, ReplicaReport } from './bus.ts'
+import type { Bus, ControlEvent, ExpiredPresence, Presence, PresenceEntry, PresenceMember, RateDecision, ReplicaReport } from './bus.ts'
 import { TokenBuckets } from './token-bucket.ts'
 
 type Handler = (payload: string) => void
@@ -80,6 +80,16 @@ export class MemoryBus implements Bus {
 
   async replicas (): Promise<ReplicaReport[]> {
     return this.#report === undefined ? [] : [this.#report]
+  }
+
+  /** One process cannot lose its own payloads. */
+  onResync (_handler: () => void): () => void {
+    return () => {}
+  }
+
+  /** Presence dies with the process that holds it: nothing is ever left behind to expire. */
+  onPresenceExpired (_handler: (left: ExpiredPresence[]) => void): () => void {
+    return () => {}
   }
 
   async ping (): Promise<void> {}
