@@ -28,6 +28,8 @@ t.test('conformance suite, cluster section, on replicas sharing one MemoryBus', 
     take: async (key, perSec) => await shared.take(key, perSec),
     report: async (report) => { reports.set(report.id, report) },
     replicas: async () => [...reports.values()],
+    onResync: (handler) => shared.onResync(handler),
+    onPresenceExpired: (handler) => shared.onPresenceExpired(handler),
     ping: async () => {},
     close: async () => {}
   })
