@@ -39,6 +39,11 @@ export class Access {
   /** Forgets cached state for a room or a user's bans (after a local write). */
   forgetRoom (roomId: string): void { this.#rooms.delete(roomId) }
   forgetBans (userId: string): void { this.#bans.delete(userId) }
+  /** Forgets everything: after a bus resync, invalidations may have been lost with the payloads. */
+  forgetAll (): void {
+    this.#rooms.clear()
+    this.#bans.clear()
+  }
 
   /** The room, closed or not; throws not_found when it never existed. */
   async room (roomId: string): Promise<RoomRow> {
