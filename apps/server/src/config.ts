@@ -47,6 +47,11 @@ export const ConfigSchema = Type.Object({
   PAN_BATCH_WAIT_MS: Type.Integer({ minimum: 0, maximum: 1000, default: 2 }),
   /** Group commit: most messages in one transaction. */
   PAN_BATCH_MAX: Type.Integer({ minimum: 1, maximum: 10000, default: 500 }),
+  /**
+   * How often each room's head in the database is compared with what this replica delivered, ms:
+   * the bound on how long a payload lost by the bus stays undelivered (two checks at most).
+   */
+  PAN_CATCHUP_MS: Type.Integer({ minimum: 50, maximum: 60000, default: 1000 }),
   /** Graceful drain window on SIGTERM, ms. */
   PAN_DRAIN_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 })
 })

@@ -66,6 +66,16 @@ export function createCore (deps: CoreDeps) {
   const stopControl = bus.onControl((event) => {
     hub.onControl(event).catch((err: unknown) => { log.error({ err, event: event.type }, 'control event failed') })
   })
+  const stopResync = bus.onResync(() => {
+    access.forgetAll()
+    hub.checkHeads(true).catch((err: unknown) => { log.warn({ err }, 'catch-up after a bus resync failed') })
+  })
+  const stopExpired = bus.onPresenceExpired((left) => {
+    hub.onPresenceExpired(left).catch((err: unknown) => { log.warn({ err }, 'announcing expired presence failed') })
+  })
+  const catchUp = setInterval(() => {
+    hub.checkHeads().catch((err: unknown) => { log.warn({ err }, 'room head check failed') })
+  }, config.PAN_CATCHUP_MS).unref()
   const stopRetention = startRetention(db, log)
   const startedAt = Date.now()
   /** This replica's figures for `/v1/stats`, as published on the bus. */
@@ -88,8 +98,11 @@ export function createCore (deps: CoreDeps) {
     /** Flushes pending writes and stops timers; the caller closes the database and bus afterwards. */
     async close () {
       clearInterval(reporter)
+      clearInterval(catchUp)
       stopRetention()
       stopControl()
+      stopResync()
+      stopExpired()
       gateway.close()
       await batcher.flush()
       hub.close()

@@ -1,7 +1,7 @@
 import t from 'tap'
 import {
   addMember, closeRoom, commitMessages, countOpenRooms, findFirstJoin, findRoom, insertRoom, isMember, listMembers,
-  listRooms, recordFirstJoin, removeMember, roomsWithRetention, updateRoom, type NewRoom
+  listRooms, recordFirstJoin, removeMember, roomHeads, roomsWithRetention, updateRoom, type NewRoom
 } from '../src/index.ts'
 import { eachDatabase, openTestDatabase } from './helpers.ts'
 
@@ -34,6 +34,14 @@ eachDatabase(t, async (t, kind) => {
     t.equal(await insertRoom(db, room('alpha', { name: 'again' })), undefined, 'a taken id is refused')
     t.equal((await findRoom(db, 'alpha'))?.name, 'ALPHA', 'and the first room is untouched')
     t.equal(await findRoom(db, 'nope'), undefined)
+  })
+
+  t.test('roomHeads reads the latest seq of each existing room', async (t) => {
+    await insertRoom(db, room('head-a'))
+    await insertRoom(db, room('head-b'))
+    await commitMessages(db, [1, 2, 3].map((n) => ({ roomId: 'head-a', senderId: 'u', senderName: 'U', clientId: `h${n}`, text: 'x' })))
+    t.strictSame(await roomHeads(db, ['head-a', 'head-b', 'head-none']), new Map([['head-a', 3], ['head-b', 0]]))
+    t.strictSame(await roomHeads(db, []), new Map())
   })
 
   t.test('a closed room keeps its id forever', async (t) => {

@@ -1,5 +1,5 @@
-import { findRoom, firstStoredSeqAfter, readRange, recordFirstJoin, type Database, type RoomRow } from '@pan/db'
-import type { Bus, ControlEvent } from '@pan/bus'
+import { findRoom, firstStoredSeqAfter, readRange, recordFirstJoin, roomHeads, type Database, type RoomRow } from '@pan/db'
+import type { Bus, ControlEvent, ExpiredPresence } from '@pan/bus'
 import { CloseCode } from '@pan/protocol'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
@@ -20,6 +20,8 @@ class LocalRoom {
   readonly ahead = new Map<number, string>()
   gapTimer: NodeJS.Timeout | undefined
   filling = false
+  /** The room's head in the database at the previous check; still undelivered a check later means a lost payload. */
+  checkedHead: number | undefined
   unsubscribe: () => void = () => {}
   ready: Promise<void> = Promise.resolve()
 
@@ -46,6 +48,7 @@ export class Hub {
   readonly #rooms = new Map<string, LocalRoom>()
   readonly #byUser = new Map<string, Set<Connection>>()
   readonly connections = new Set<Connection>()
+  #checkingHeads = false
 
   constructor (deps: { db: Database, bus: Bus, log: Logger, metrics: Metrics }) {
     this.#db = deps.db
@@ -240,9 +243,14 @@ export class Hub {
 
   async #fillGap (room: LocalRoom): Promise<void> {
     if (room.lastSeq === undefined || room.ahead.size === 0) return
+    await this.#fillTo(room, Math.min(...room.ahead.keys()) - 1)
+  }
+
+  /** Reads `(lastSeq, upTo]` (a page at most) from the database into `ahead`, then delivers. */
+  async #fillTo (room: LocalRoom, upTo: number): Promise<void> {
+    if (room.lastSeq === undefined || room.filling) return
     room.filling = true
     try {
-      const upTo = Math.min(...room.ahead.keys()) - 1
       const rows = await readRange(this.#db, room.id, room.lastSeq, upTo, REPLAY_PAGE)
       for (const row of rows) {
         if (!room.ahead.has(row.seq) && row.seq > (room.lastSeq ?? 0)) room.ahead.set(row.seq, messageFrame(row))
@@ -252,6 +260,46 @@ export class Hub {
       room.filling = false
     }
     this.#drainAhead(room)
+  }
+
+  /**
+   * Compares every local room's delivered seq with its head in the database, and fills what the
+   * bus lost: a trailing payload has no later one to reveal its gap. `suspectAll` (after the bus
+   * says it may have dropped payloads) fills every room behind its head at once; a routine check
+   * only fills a room still behind the head seen one check earlier, so that payloads merely in
+   * flight are not read twice.
+   */
+  async checkHeads (suspectAll = false): Promise<void> {
+    if (this.#checkingHeads && !suspectAll) return // a slow database must not pile checks up
+    const rooms = [...this.#rooms.values()].filter((room) => room.lastSeq !== undefined)
+    if (rooms.length === 0) return
+    this.#checkingHeads = true
+    let heads: Map<string, number>
+    try {
+      heads = await roomHeads(this.#db, rooms.map((room) => room.id))
+    } finally {
+      this.#checkingHeads = false
+    }
+    await Promise.all(rooms.map(async (room) => {
+      const head = heads.get(room.id)
+      if (head === undefined || room.lastSeq === undefined) return
+      const behind = suspectAll ? head : Math.min(head, room.checkedHead ?? 0)
+      room.checkedHead = head
+      if (room.lastSeq >= behind || room.filling) return
+      this.#metrics.busGaps.inc({ event: 'detected' })
+      while (room.lastSeq !== undefined && room.lastSeq < behind && this.#rooms.get(room.id) === room) {
+        const before: number = room.lastSeq
+        await this.#fillTo(room, behind)
+        if (room.lastSeq === before) break
+      }
+    }))
+  }
+
+  /** Announces the leave of users whose replica died; this replica is the one that noticed. */
+  async onPresenceExpired (left: readonly ExpiredPresence[]): Promise<void> {
+    await Promise.all(left.map(async ({ room, userId, name }) => {
+      await this.publishEvent(room, { type: 'presence.leave', room, user: { id: userId, name, state: 'idle' } })
+    }))
   }
 
   #deliver (room: LocalRoom, seq: number, frame: string): void {

@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { Database } from '../database.ts'
 import { rooms, type RoomConfigColumn } from '../schema/rooms.ts'
 import { roomMembers } from '../schema/room-members.ts'
@@ -24,6 +24,13 @@ export async function insertRoom (db: Database, room: NewRoom): Promise<RoomRow 
 export async function findRoom (db: Database, id: string): Promise<RoomRow | undefined> {
   const [row] = await db.select().from(rooms).where(eq(rooms.id, id))
   return row
+}
+
+/** Each room's latest seq, by id; rooms that do not exist are absent. */
+export async function roomHeads (db: Database, ids: readonly string[]): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db.select({ id: rooms.id, lastSeq: rooms.lastSeq }).from(rooms).where(inArray(rooms.id, [...ids]))
+  return new Map(rows.map((row) => [row.id, row.lastSeq]))
 }
 
 export interface RoomListQuery {
