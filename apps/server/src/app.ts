@@ -45,6 +45,7 @@ export async function buildApp (deps: AppDeps): Promise<App> {
     logger: deps.logger ?? false,
     bodyLimit: Math.max(config.PAN_MAX_FRAME_BYTES * 2, 1024 * 1024),
     requestIdHeader: 'x-request-id',
+    ...(config.PAN_TRUST_PROXY === undefined ? {} : { trustProxy: config.PAN_TRUST_PROXY }),
     ajv: { customOptions: { coerceTypes: false } }
   }).withTypeProvider<TypeBoxTypeProvider>()
   app.setValidatorCompiler(validatorCompiler)

@@ -25,6 +25,11 @@ export const ConfigSchema = Type.Object({
   /** Embedded-mode data directory (PGlite files, generated dev secret). */
   PAN_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),
+  /**
+   * Proxies whose X-Forwarded-For is believed (Fastify `trustProxy`): comma-separated addresses or
+   * CIDRs, e.g. the load balancer's. Unset: the socket's peer is the client.
+   */
+  PAN_TRUST_PROXY: Type.Optional(Type.String({ minLength: 1 })),
   /** Name of this replica in `hello` and `/v1/stats`. Default: random. */
   PAN_REPLICA_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   /** Largest WebSocket frame accepted, bytes; larger closes the socket with 1009. */

@@ -26,3 +26,18 @@ t.test('before authentication, requests are limited per IP', async (t) => {
   for (let i = 0; i < 6; i++) statuses.push((await server.http('GET', '/v1/rooms', { as: null })).status)
   t.strictSame(statuses, [401, 401, 401, 401, 429, 429], 'twice the per-user budget, then 429')
 })
+
+t.test('behind a trusted proxy, the per-IP limit counts the forwarded client address', async (t) => {
+  const server = await startServer(t, 'pglite', { PAN_REST_PER_MIN: '1', PAN_TRUST_PROXY: '127.0.0.1' })
+  const from = async (ip: string): Promise<number> =>
+    (await fetch(`${server.url}/v1/rooms`, { headers: { 'x-forwarded-for': ip } })).status
+  t.strictSame([await from('10.0.0.1'), await from('10.0.0.1'), await from('10.0.0.1')], [401, 401, 429], 'one client runs out')
+  t.equal(await from('10.0.0.2'), 401, 'another client behind the same proxy has its own budget')
+})
+
+t.test('without a trusted proxy, X-Forwarded-For is ignored', async (t) => {
+  const server = await startServer(t, 'pglite', { PAN_REST_PER_MIN: '1' })
+  const from = async (ip: string): Promise<number> =>
+    (await fetch(`${server.url}/v1/rooms`, { headers: { 'x-forwarded-for': ip } })).status
+  t.strictSame([await from('10.0.0.1'), await from('10.0.0.2'), await from('10.0.0.3')], [401, 401, 429], 'a forged header buys nothing')
+})
