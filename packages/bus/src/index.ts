@@ -1,3 +1,5 @@
 export * from './bus.ts'
 export { MemoryBus } from './memory-bus.ts'
+export { RedisBus, type RedisBusOptions } from './redis-bus.ts'
+export type { BusLogger } from './redis-log.ts'
 export { TokenBuckets } from './token-bucket.ts'
