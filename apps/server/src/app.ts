@@ -1,4 +1,5 @@
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { Redis } from 'ioredis'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import fastifyRateLimit from '@fastify/rate-limit'
 import fastifyWebsocket from '@fastify/websocket'
@@ -31,6 +32,10 @@ export interface AppDeps {
   bus: Bus
   keys: JwtKeys
   logger?: FastifyServerOptions['logger']
+  /** A ready logger (the replica's, shared with the bus); wins over `logger`. */
+  loggerInstance?: FastifyBaseLogger
+  /** Redis for the REST rate-limit counters, so that every replica counts the same requests. */
+  rateLimitRedis?: Redis
 }
 
 export type App = FastifyInstance
@@ -42,7 +47,7 @@ export type App = FastifyInstance
 export async function buildApp (deps: AppDeps): Promise<App> {
   const { config } = deps
   const app = Fastify({
-    logger: deps.logger ?? false,
+    ...(deps.loggerInstance === undefined ? { logger: deps.logger ?? false } : { loggerInstance: deps.loggerInstance }),
     bodyLimit: Math.max(config.PAN_MAX_FRAME_BYTES * 2, 1024 * 1024),
     requestIdHeader: 'x-request-id',
     ...(config.PAN_TRUST_PROXY === undefined ? {} : { trustProxy: config.PAN_TRUST_PROXY }),
@@ -60,6 +65,8 @@ export async function buildApp (deps: AppDeps): Promise<App> {
   await app.register(openapiPlugin)
   await app.register(fastifyRateLimit, {
     global: false,
+    // Shared counters in cluster mode; if Redis is briefly down, serve rather than refuse.
+    ...(deps.rateLimitRedis === undefined ? {} : { redis: deps.rateLimitRedis, nameSpace: 'pan:rl:', skipOnError: true }),
     errorResponseBuilder: (_req, ctx) => {
       metrics.rateLimited.inc({ kind: 'rest' })
       const err = Object.assign(new Error(`rate limit exceeded, retry in ${ctx.after}`), errorBody('rate_limited', `rate limit exceeded, retry in ${ctx.after}`))

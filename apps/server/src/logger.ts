@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify'
+import { pino } from 'pino'
 
 /** The logger the Fastify-free core accepts: Fastify's pino instance or a child of it. */
 export type Logger = FastifyBaseLogger
@@ -13,3 +14,8 @@ export function serializeRequest (req: { method: string, url: string, id: unknow
 
 /** Paths redacted from every log object: headers that carry credentials. */
 export const redactPaths = ['req.headers.authorization', 'req.headers.cookie', 'headers.authorization', '*.token', 'token']
+
+/** The replica's JSON logger, shared by Fastify and the bus: credentials redacted, no query strings. */
+export function createLogger (level: string): Logger {
+  return pino({ level, redact: { paths: redactPaths, censor: '[redacted]' }, serializers: { req: serializeRequest } })
+}

@@ -1,9 +1,10 @@
 import closeWithGrace from 'close-with-grace'
-import { MemoryBus } from '@pan/bus'
+import { Redis } from 'ioredis'
+import { MemoryBus, RedisBus, type Bus } from '@pan/bus'
 import { openDatabase } from '@pan/db'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
-import { redactPaths, serializeRequest } from './logger.ts'
+import { createLogger } from './logger.ts'
 import { resolveJwtKeys } from './secrets.ts'
 import { signToken } from './tokens.ts'
 import { join, resolve } from 'node:path'
@@ -25,20 +26,20 @@ async function main (): Promise<void> {
     ? { url: config.DATABASE_URL }
     : { dataDir: join(resolve(config.PAN_DATA_DIR), 'pglite') })
   await database.migrate()
-  const bus = new MemoryBus(config.PAN_REPLICA_ID === undefined ? {} : { replicaId: config.PAN_REPLICA_ID })
-  const app = await buildApp({
-    config,
-    database,
-    bus,
-    keys,
-    logger: {
-      level: config.LOG_LEVEL,
-      redact: { paths: redactPaths, censor: '[redacted]' },
-      serializers: { req: serializeRequest }
-    }
-  })
+  const log = createLogger(config.LOG_LEVEL)
+  const replicaId = config.PAN_REPLICA_ID === undefined ? {} : { replicaId: config.PAN_REPLICA_ID }
+  let bus: Bus
+  let rateLimitRedis: Redis | undefined
+  if (config.REDIS_URL === undefined) {
+    bus = new MemoryBus(replicaId)
+  } else {
+    bus = await RedisBus.connect({ url: config.REDIS_URL, ...replicaId, logger: log.child({ component: 'bus' }) })
+    rateLimitRedis = new Redis(config.REDIS_URL, { connectionName: 'pan-rate-limit', maxRetriesPerRequest: 1, commandTimeout: 1000 })
+  }
+  const app = await buildApp({ config, database, bus, keys, loggerInstance: log, ...(rateLimitRedis === undefined ? {} : { rateLimitRedis }) })
   app.addHook('onClose', async () => {
     await bus.close()
+    rateLimitRedis?.disconnect()
     await database.close()
   })
 
