@@ -99,6 +99,6 @@ function writeConfig (options: NginxOptions, conf: string, errorLog: string): vo
     '}',
     ''
   ].join('\n'))
-  writeFileSync(join(dir, 'pan-upstream.conf'), options.upstreams.map((hostPort) => `server ${hostPort} max_fails=1 fail_timeout=2s;\n`).join(''))
+  writeFileSync(join(dir, 'pan-upstream.conf'), options.upstreams.map((hostPort) => `server ${hostPort} max_fails=0;\n`).join(''))
   writeFileSync(join(dir, 'pan-listen.conf'), `listen 127.0.0.1:${options.port} ssl;\n`)
 }

@@ -29,10 +29,12 @@ export async function agent (t: Test, options: AgentOptions): Promise<Agent> {
 
 /**
  * An agent connected through nginx that landed on `replica`. least_conn sends a new socket to the
- * replica with the fewest, so a few tries suffice; the misses are closed.
+ * replica with the fewest, so a few tries suffice; the misses are closed. A replica nginx saw fail
+ * is left out for its fail_timeout (2 s), hence the pause between tries.
  */
 export async function agentOn (t: Test, c: Cluster, replica: string, sub: string, options: Partial<AgentOptions> = {}): Promise<Agent> {
-  for (let attempt = 0; attempt < 12; attempt++) {
+  for (let attempt = 0; attempt < 20; attempt++) {
+    if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, 250))
     const a = new Agent({ url: c.wsUrl, token: c.token(sub, 'agent', sub), ca: c.ca, ...options })
     await a.connect()
     if (a.replica === replica) {
@@ -41,7 +43,7 @@ export async function agentOn (t: Test, c: Cluster, replica: string, sub: string
     }
     await a.close()
   }
-  throw new Error(`no socket landed on ${replica} through nginx in 12 tries`)
+  throw new Error(`no socket landed on ${replica} through nginx in 20 tries`)
 }
 
 export async function createRoom (c: Cluster, id: string): Promise<void> {
