@@ -1,36 +1,11 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import t, { type Test } from 'tap'
+import t from 'tap'
 import postgres from 'postgres'
 import { defaultMigrationsFolder } from '@pan/db'
-import { Agent, startCluster, type Cluster } from '../src/index.ts'
 import { request } from '../src/http.ts'
 import { sleep } from '../src/wait.ts'
-
-// The harness needs a real Postgres server. Locally, no DATABASE_URL means skip; in CI, where
-// .ci/run always sets it, a missing one is a broken pipeline and must not pass as a skip.
-const databaseUrl = process.env.DATABASE_URL ?? ''
-if (databaseUrl === '' && process.env.CI !== undefined && process.env.CI !== '') {
-  throw new Error('DATABASE_URL is not set, but CI is: the cluster tests cannot run')
-}
-const skip = databaseUrl === '' ? 'DATABASE_URL is not set (the cluster harness needs a Postgres server)' : false
-
-/** Starts a cluster stopped at teardown; when the test failed, its logs are kept and their tails printed. */
-async function cluster (t: Test, options: Parameters<typeof startCluster>[0]): Promise<Cluster> {
-  const c = await startCluster(options)
-  t.teardown(async () => {
-    const failed = !t.passing()
-    if (failed) t.comment(`cluster logs kept in ${c.dir}\n${c.logTails()}`)
-    await c.stop({ keepLogs: failed })
-  })
-  return c
-}
-
-async function agent (t: Test, options: ConstructorParameters<typeof Agent>[0]): Promise<Agent> {
-  const a = new Agent(options)
-  t.teardown(async () => { await a.close() })
-  return a
-}
+import { agent, cluster, skip } from './helpers.ts'
 
 t.test('a two-replica cluster behind nginx with TLS', { skip }, async (t) => {
   const c = await cluster(t, { replicas: 2 })
