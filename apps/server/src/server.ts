@@ -37,17 +37,20 @@ async function main (): Promise<void> {
     rateLimitRedis = new Redis(config.REDIS_URL, { connectionName: 'pan-rate-limit', maxRetriesPerRequest: 1, commandTimeout: 1000 })
   }
   const app = await buildApp({ config, database, bus, keys, loggerInstance: log, ...(rateLimitRedis === undefined ? {} : { rateLimitRedis }) })
-  app.addHook('onClose', async () => {
+  // After app.close(), not in an onClose hook: Fastify runs those in reverse order of addition, so
+  // the bus and database would close before the core flushes its last commit batch.
+  const closeAll = async (): Promise<void> => {
+    await app.close()
     await bus.close()
     rateLimitRedis?.disconnect()
     await database.close()
-  })
+  }
 
   closeWithGrace({ delay: config.PAN_DRAIN_MS + 10_000 }, async ({ signal, err }) => {
     if (err !== undefined) app.log.error({ err }, 'closing after an error')
     app.log.info({ signal }, 'draining')
     await app.core.gateway.drain(config.PAN_DRAIN_MS)
-    await app.close()
+    await closeAll()
   })
 
   const address = await app.listen({ port: config.PORT, host: config.HOST })

@@ -7,10 +7,10 @@ import { once } from 'node:events'
 import WebSocket from 'ws'
 
 /** Starts the real server process (as `pnpm start` does) on a data dir and resolves with its URL. */
-async function startProcess (dataDir: string, port: number): Promise<{ url: string, stop: () => Promise<void>, token: string }> {
+async function startProcess (dataDir: string, port: number, env: Record<string, string> = {}): Promise<{ url: string, stop: () => Promise<void>, token: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: join(import.meta.dirname, '..'),
-    env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', PAN_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', PAN_DRAIN_MS: '0' },
+    env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', PAN_DATA_DIR: dataDir, PORT: String(port), LOG_LEVEL: 'warn', PAN_DRAIN_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'inherit']
   })
   let out = ''
@@ -66,5 +66,30 @@ t.test('history survives a restart on the same data dir and seq continues', asyn
   const body = await history.json() as { items: Array<{ seq: number, text: string }> }
   t.strictSame(body.items.map((m) => [m.seq, m.text]), [[1, 'a'], [2, 'b'], [3, 'c']])
   t.strictSame(await sendOver(second.url, second.token, 'keep', ['d']), [4])
+  await second.stop()
+})
+
+t.test('SIGTERM flushes the pending commit batch before the database closes', async (t) => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pan-restart-'))
+  t.teardown(() => { rmSync(dataDir, { recursive: true, force: true }) })
+  const port = 20000 + Math.floor(Math.random() * 20000)
+  // A long batch wait: the send is still waiting for companions when SIGTERM arrives.
+  const first = await startProcess(dataDir, port, { PAN_BATCH_WAIT_MS: '800' })
+  const auth = { authorization: `Bearer ${first.token}`, 'content-type': 'application/json' }
+  t.equal((await fetch(`${first.url}/v1/rooms`, { method: 'POST', headers: auth, body: JSON.stringify({ id: 'flush', name: 'Flush', visibility: 'public' }) })).status, 201)
+  const ws = new WebSocket(`${first.url.replace('http', 'ws')}/v1/ws?token=${first.token}`)
+  const frames: any[] = []
+  ws.on('message', (d) => frames.push(JSON.parse(d.toString())))
+  await once(ws, 'open')
+  ws.send(JSON.stringify({ type: 'join', room: 'flush', ref: 'j' }))
+  while (!frames.some((f) => f.type === 'joined')) await new Promise((resolve) => setTimeout(resolve, 10))
+  ws.send(JSON.stringify({ type: 'send', room: 'flush', id: 'pending', text: 'in the batch at SIGTERM' }))
+  await new Promise((resolve) => setTimeout(resolve, 100))
+  await first.stop()
+
+  const second = await startProcess(dataDir, port)
+  const history = await fetch(`${second.url}/v1/rooms/flush/messages`, { headers: { authorization: `Bearer ${second.token}` } })
+  const body = await history.json() as { items: Array<{ id: string }> }
+  t.strictSame(body.items.map((m) => m.id), ['pending'], 'the pending send was committed, not dropped with the database')
   await second.stop()
 })
