@@ -18,6 +18,8 @@ export interface ConnectionOptions {
   /** Bytes queued on the socket beyond which it is cut as a slow consumer. */
   outboundCapBytes: number
   onSlowConsumer: (conn: Connection) => void
+  /** Counts a frame built for this socket alone (replies, hello); fanned-out frames are counted by the hub. */
+  onSend?: (type: string) => void
 }
 
 /**
@@ -60,6 +62,8 @@ export class Connection {
   }
 
   send (frame: object): void {
+    const type = (frame as { type?: unknown }).type
+    this.#options.onSend?.(typeof type === 'string' ? type : 'unknown')
     this.write(JSON.stringify(frame))
   }
 

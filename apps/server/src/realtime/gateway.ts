@@ -55,7 +55,8 @@ export class Gateway {
       onSlowConsumer: (c) => {
         this.#deps.metrics.slowConsumers.inc()
         c.cut()
-      }
+      },
+      onSend: (type) => { this.#deps.metrics.framesOut.inc({ type }) }
     })
     let queue: Promise<unknown> = Promise.resolve()
     const ready = this.#open(conn, token).catch((err: unknown) => {
@@ -138,10 +139,14 @@ export class Gateway {
   /** Closes every connection with 1012, spread over `windowMs` so clients do not reconnect in one herd. */
   async drain (windowMs: number): Promise<void> {
     this.draining = true
+    const { metrics } = this.#deps
+    metrics.draining.set(1)
     const conns = [...this.#deps.hub.connections]
+    metrics.drainRemaining.set(conns.length)
     const step = conns.length > 0 ? windowMs / conns.length : 0
-    for (const conn of conns) {
+    for (const [i, conn] of conns.entries()) {
       conn.close(CloseCode.serviceRestart, 'server restarting')
+      metrics.drainRemaining.set(conns.length - i - 1)
       if (step >= 1) await new Promise((resolve) => setTimeout(resolve, step))
     }
   }

@@ -3,7 +3,7 @@ import type { Bus, ControlEvent, ExpiredPresence } from '@pan/bus'
 import { CloseCode } from '@pan/protocol'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
-import { messageFrame, decodeRoomEvent, encodeEvent } from './room-events.ts'
+import { messageFrame, decodeRoomEvent, encodeEvent, frameType } from './room-events.ts'
 import type { Connection, Membership } from './connection.ts'
 
 /** How long an out-of-order message waits for the missing ones before they are read from the database. */
@@ -127,13 +127,16 @@ export class Hub {
     sendJoined(result)
     membership.lastSeq = Math.min(from ?? latest, latest)
     if (from !== undefined) await this.#replay(conn, room.id, membership, from, latest)
+    let flushed = 0
     for (const item of membership.pending) {
       if (item.seq > membership.lastSeq) {
         conn.write(item.frame)
         membership.lastSeq = item.seq
+        flushed++
       }
     }
     membership.pending = []
+    this.#metrics.framesOut.inc({ type: 'message' }, flushed)
     membership.replaying = false
     if (principal !== undefined && principal.role !== 'viewer' && !membership.inPresence) {
       membership.inPresence = true
@@ -155,6 +158,7 @@ export class Hub {
       }
       after = rows[rows.length - 1]?.seq ?? upTo
       this.#metrics.replayedMessages.inc(rows.length)
+      this.#metrics.framesOut.inc({ type: 'message' }, rows.length)
     }
   }
 
@@ -208,9 +212,14 @@ export class Hub {
     const event = decodeRoomEvent(payload)
     if (event === undefined) return
     if (event.kind === 'event') {
+      let written = 0
       for (const conn of room.members) {
-        if (conn.id !== event.exclude) conn.write(event.frame)
+        if (conn.id !== event.exclude) {
+          conn.write(event.frame)
+          written++
+        }
       }
+      if (written > 0) this.#metrics.framesOut.inc({ type: frameType(event.frame) }, written)
       return
     }
     for (const item of event.items) {
@@ -218,6 +227,7 @@ export class Hub {
       room.ahead.set(item.seq, item.frame)
     }
     this.#drainAhead(room)
+    if (event.committedAt > 0) this.#metrics.fanoutSeconds.observe(Math.max(0, Date.now() - event.committedAt) / 1000)
   }
 
   /** Delivers consecutive messages from `ahead`; if a gap remains, waits briefly, then fills it from the database. */
@@ -303,6 +313,7 @@ export class Hub {
   }
 
   #deliver (room: LocalRoom, seq: number, frame: string): void {
+    let written = 0
     for (const conn of room.members) {
       const m = conn.rooms.get(room.id)
       if (m === undefined) continue
@@ -311,9 +322,11 @@ export class Hub {
       } else if (seq > m.lastSeq) {
         m.lastSeq = seq
         conn.write(frame)
+        written++
       }
     }
-    this.#metrics.deliveries.inc(room.members.size)
+    this.#metrics.deliveries.inc(written)
+    this.#metrics.framesOut.inc({ type: 'message' }, written)
   }
 
   /** Applies a control event to local connections. */
