@@ -22,6 +22,13 @@ export const ConfigSchema = Type.Object({
   JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
   /** The one accepted signing algorithm. */
   JWT_ALGORITHM: Type.Enum(['HS256', 'RS256', 'ES256'], { default: 'HS256' }),
+  /**
+   * Whether this replica applies migrations at boot (under an advisory lock, so replicas may boot
+   * together). false: wait until another process (the migration Job) has applied them.
+   */
+  PAN_MIGRATE: Type.Boolean({ default: true }),
+  /** Folder of the SQL migrations. Default: the repository's `drizzle/`. */
+  PAN_MIGRATIONS_DIR: Type.Optional(Type.String({ minLength: 1 })),
   /** Embedded-mode data directory (PGlite files, generated dev secret). */
   PAN_DATA_DIR: Type.String({ minLength: 1, default: './data' }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' }),

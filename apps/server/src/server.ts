@@ -1,10 +1,10 @@
 import closeWithGrace from 'close-with-grace'
 import { Redis } from 'ioredis'
 import { MemoryBus, RedisBus, type Bus } from '@pan/bus'
-import { openDatabase } from '@pan/db'
+import { openDatabase, type DatabaseHandle } from '@pan/db'
 import { buildApp } from './app.ts'
 import { ConfigError, loadConfig } from './config.ts'
-import { createLogger } from './logger.ts'
+import { createLogger, type Logger } from './logger.ts'
 import { resolveJwtKeys } from './secrets.ts'
 import { signToken } from './tokens.ts'
 import { join, resolve } from 'node:path'
@@ -22,11 +22,13 @@ async function main (): Promise<void> {
     throw err
   }
   const keys = resolveJwtKeys(config)
-  const database = await openDatabase(config.mode === 'cluster'
-    ? { url: config.DATABASE_URL }
-    : { dataDir: join(resolve(config.PAN_DATA_DIR), 'pglite') })
-  await database.migrate()
   const log = createLogger(config.LOG_LEVEL)
+  const migrations = config.PAN_MIGRATIONS_DIR === undefined ? {} : { migrationsFolder: resolve(config.PAN_MIGRATIONS_DIR) }
+  const database = await openDatabase(config.mode === 'cluster'
+    ? { url: config.DATABASE_URL, ...migrations }
+    : { dataDir: join(resolve(config.PAN_DATA_DIR), 'pglite'), ...migrations })
+  if (config.PAN_MIGRATE) await database.migrate()
+  else await waitForSchema(database, log)
   const replicaId = config.PAN_REPLICA_ID === undefined ? {} : { replicaId: config.PAN_REPLICA_ID }
   let bus: Bus
   let rateLimitRedis: Redis | undefined
@@ -67,6 +69,19 @@ async function main (): Promise<void> {
       `  ${token}`,
       ''
     ].join('\n') + '\n')
+  }
+}
+
+/** Polls until the migration Job has brought the schema up to this build's migrations. */
+async function waitForSchema (database: DatabaseHandle, log: Logger): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    const current = await database.isSchemaCurrent().catch((err: unknown) => {
+      log.warn({ err }, 'checking the schema failed')
+      return false
+    })
+    if (current) return
+    if (attempt % 10 === 0) log.info('waiting for migrations to be applied (PAN_MIGRATE=false)')
+    await new Promise((resolve) => setTimeout(resolve, 1000))
   }
 }
 

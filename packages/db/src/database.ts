@@ -24,6 +24,8 @@ export interface DatabaseHandle {
   kind: 'postgres' | 'pglite'
   /** Applies pending migrations; under a Postgres advisory lock so that replicas may boot together. */
   migrate: () => Promise<void>
+  /** Whether every migration in the migrations folder has been applied (replicas that do not migrate wait for this). */
+  isSchemaCurrent: () => Promise<boolean>
   /** Throws unless the database answers a trivial query. */
   ping: () => Promise<void>
   close: () => Promise<void>
@@ -64,6 +66,7 @@ async function openPostgres (url: string, poolSize: number, migrationsFolder: st
         await lockClient.end()
       }
     },
+    isSchemaCurrent: async () => await schemaCurrent(db, migrationsFolder),
     async ping () { await db.execute(sql`select 1`) },
     async close () { await client.end({ timeout: 5 }) }
   }
@@ -83,7 +86,23 @@ async function openPglite (dataDir: string | undefined, migrationsFolder: string
       // One process owns a PGlite data dir, so no lock is needed.
       await migrate(drizzle({ client }), { migrationsFolder })
     },
+    isSchemaCurrent: async () => await schemaCurrent(db, migrationsFolder),
     async ping () { await db.execute(sql`select 1`) },
     async close () { await client.close() }
   }
+}
+
+/** Compares the hashes drizzle recorded as applied with the migrations on disk. */
+async function schemaCurrent (db: Database, migrationsFolder: string): Promise<boolean> {
+  const { readMigrationFiles } = await import('drizzle-orm/migrator')
+  const wanted = readMigrationFiles({ migrationsFolder }).map((m) => m.hash)
+  const exists = await db.execute(sql`select to_regclass('drizzle.__drizzle_migrations')::text as found`)
+  if (rowsOf<{ found: string | null }>(exists)[0]?.found == null) return wanted.length === 0
+  const applied = new Set(rowsOf<{ hash: string }>(await db.execute(sql`select hash from drizzle.__drizzle_migrations`)).map((r) => r.hash))
+  return wanted.every((hash) => applied.has(hash))
+}
+
+/** postgres.js returns the rows; PGlite returns `{ rows }`. */
+function rowsOf<T> (result: unknown): T[] {
+  return Array.isArray(result) ? result as T[] : (result as { rows: T[] }).rows
 }

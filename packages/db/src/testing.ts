@@ -2,6 +2,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, 
 import { createHash, randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { sql } from 'drizzle-orm'
 import { defaultMigrationsFolder, openDatabase, type DatabaseHandle } from './database.ts'
 
 /**
@@ -25,6 +26,13 @@ export function testDatabaseKinds (): Array<'pglite' | 'postgres'> {
 
 export async function createTestDatabase (kind: 'pglite' | 'postgres'): Promise<TestDatabase> {
   return kind === 'pglite' ? await createPgliteCopy() : await createPostgresDatabase()
+}
+
+/** Drops every table and drizzle's bookkeeping: the database of a first deploy, before migrations. */
+export async function emptySchema (database: DatabaseHandle): Promise<void> {
+  await database.db.execute(sql`drop schema public cascade`)
+  await database.db.execute(sql`create schema public`)
+  await database.db.execute(sql`drop schema if exists drizzle cascade`)
 }
 
 function migrationsHash (): string {

@@ -1,10 +1,9 @@
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t from 'tap'
-import { sql } from 'drizzle-orm'
 import postgres from 'postgres'
 import { commitMessages, defaultMigrationsFolder, findRoom, insertRoom, openDatabase, readHistory, type DatabaseHandle, type NewMessage } from '../src/index.ts'
-import { createTestDatabase, testDatabaseKinds } from '../src/testing.ts'
+import { createTestDatabase, emptySchema, testDatabaseKinds } from '../src/testing.ts'
 
 const msg = (clientId: string): NewMessage => ({ roomId: 'lobby', clientId, senderId: 'ann', senderName: 'Ann', text: clientId })
 
@@ -48,13 +47,12 @@ t.test('three replicas migrating one fresh Postgres database at once', { skip: t
 
   // createTestDatabase migrates; put the database back to empty, as on a first deploy.
   const reset = await openDatabase({ url, poolSize: 1 })
-  await reset.db.execute(sql`drop schema public cascade`)
-  await reset.db.execute(sql`create schema public`)
-  await reset.db.execute(sql`drop schema if exists drizzle cascade`)
+  await emptySchema(reset)
   await reset.close()
 
   const replicas = await Promise.all([1, 2, 3].map(async () => await openDatabase({ url, poolSize: 2 })))
   handles.push(...replicas)
+  t.equal(await replicas[0]?.isSchemaCurrent(), false, 'an empty database is not at the schema')
   const results = await Promise.allSettled(replicas.map(async (r) => { await r.migrate() }))
   t.strictSame(results.map((r) => r.status), ['fulfilled', 'fulfilled', 'fulfilled'], 'every migrate() succeeds')
 
@@ -68,8 +66,17 @@ t.test('three replicas migrating one fresh Postgres database at once', { skip: t
   const [first] = replicas
   if (first === undefined) throw new Error('unreachable')
   await t.resolves(first.migrate(), 'a later migrate() is a no-op')
+  t.equal(await first.isSchemaCurrent(), true, 'and the schema is current')
   const { db } = first
   await insertRoom(db, { id: 'lobby', name: 'Lobby', visibility: 'public', config: {}, metadata: {}, createdBy: null })
   const [out] = await commitMessages(db, [msg('m1')])
   t.equal(out?.ok === true && out.message.seq, 1, 'the schema works')
+})
+
+t.test('isSchemaCurrent on PGlite: false before migrating, true after', async (t) => {
+  const memory = await openDatabase({})
+  t.teardown(async () => { await memory.close() })
+  t.equal(await memory.isSchemaCurrent(), false)
+  await memory.migrate()
+  t.equal(await memory.isSchemaCurrent(), true)
 })
