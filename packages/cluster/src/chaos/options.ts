@@ -25,7 +25,7 @@ export interface ChaosOptions {
   convergeTimeoutMs: number
   /** Only the final JSON line on stdout. */
   json: boolean
-  /** Keep the cluster's run directory (replica, Redis and nginx logs) and print where it is. */
+  /** Keep the cluster's run directory (replica, Redis and nginx logs) and print where it is; a failed run always keeps it. */
   keepLogs: boolean
 }
 
@@ -58,7 +58,7 @@ export const USAGE = `pnpm chaos [--flag value ...]
   --settle-timeout S    bound on all sends being acked after traffic (CHAOS_SETTLE_TIMEOUT, ${DEFAULTS['settle-timeout']})
   --converge-timeout S  bound on all agents reaching their room's head (CHAOS_CONVERGE_TIMEOUT, ${DEFAULTS['converge-timeout']})
   --json                print only the final JSON line (CHAOS_JSON=1)
-  --keep-logs           keep the cluster logs and print their directory (CHAOS_KEEP_LOGS=1)
+  --keep-logs           keep the cluster logs even when the run passes (CHAOS_KEEP_LOGS=1)
 Needs DATABASE_URL (a Postgres server; a fresh database is created and dropped).`
 
 /** Flags win over `CHAOS_*` environment variables, which win over the defaults. */

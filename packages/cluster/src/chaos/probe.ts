@@ -26,6 +26,8 @@ export class Probe {
   readonly firstAt = new Map<number, number>()
   /** Extra copies (first 50), with when the copy and the original arrived (run ms). */
   readonly duplicateLog: Array<{ seq: number, at: number, firstAt: number | undefined }> = []
+  /** Commit-to-arrival time of each first copy, ms (the frame's `ts` to now, same machine clock). */
+  readonly latencies: number[] = []
   /** A new seq below the highest already received (the contract promises seq order). */
   outOfOrder = 0
   /** Frames for another room than the probe's own. */
@@ -78,6 +80,7 @@ export class Probe {
       return
     }
     this.firstAt.set(frame.seq, timeline.now())
+    this.latencies.push(Date.now() - frame.ts)
     if (frame.seq < this.#highest) this.outOfOrder++
     else this.#highest = frame.seq
   }

@@ -20,6 +20,10 @@ export interface Report {
   options: ChaosOptions
   /** Absent when the run ended before the tally. */
   figures: Figures | undefined
+  /** Close codes the agents saw before the tally, code → count. */
+  closeCodes: Record<string, number>
+  /** Commit-to-delivery latency, ms; absent without a tally. */
+  latencyMs: { p50: number, p99: number, max: number } | undefined
   faults: { kills: number, restarts: number, redisRestarts: number }
   /** Phase lengths and the whole run, ms. */
   timings: Record<string, number>
@@ -81,6 +85,8 @@ export function formatReport (r: Report): string {
     row('phantom deliveries', f.phantom, zero(f.phantom))
     row('gaps / out of order', `${f.gaps} / ${f.outOfOrder}`)
     row('reconnects', f.reconnects)
+    row('close codes seen', Object.entries(r.closeCodes).map(([code, n]) => `${code}x${n}`).join(' ') || 'none')
+    if (r.latencyMs !== undefined) row('delivery ms p50/p99/max', `${r.latencyMs.p50}/${r.latencyMs.p99}/${r.latencyMs.max}`)
     row('re-sent writes', f.resent)
     row('error frames', f.errorFrames)
   }

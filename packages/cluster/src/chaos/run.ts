@@ -4,6 +4,7 @@
  * send must be acked and stored once, and every agent must have received every message of its
  * room exactly once. Exits 0 only then. See options.ts for the knobs, report.ts for the output.
  */
+import { existsSync } from 'node:fs'
 import { startCluster, type Cluster } from '../cluster.ts'
 import { sleep, withTimeout } from '../wait.ts'
 import { Faults } from './faults.ts'
@@ -128,7 +129,8 @@ async function main (): Promise<number> {
     await closeAgents(probes)
     await store?.close().catch(() => {})
     const stopStart = timeline.now()
-    const keepLogs = options.keepLogs
+    // A failed run keeps the replica, Redis and nginx logs: they are the evidence.
+    const keepLogs = options.keepLogs || failures.length > 0
     await cluster?.stop({ keepLogs }).catch((err: unknown) => { failures.push(`cluster stop failed: ${(err as Error).message}`) })
     mark('stop', stopStart)
   }
@@ -139,12 +141,15 @@ async function main (): Promise<number> {
     failures,
     options,
     figures: result?.figures,
+    closeCodes: result?.closeCodes ?? {},
+    latencyMs: result?.latencyMs,
     faults: { kills: faults?.kills ?? 0, restarts: faults?.restarts ?? 0, redisRestarts: faults?.redisRestarts ?? 0 },
     timings,
     events: timeline.events,
     anomalies: result?.anomalies,
     machine: machine(),
-    logDir: options.keepLogs ? cluster?.dir : undefined
+    // Gone after a signal: the harness's exit hook has already cleaned up.
+    logDir: cluster !== undefined && existsSync(cluster.dir) ? cluster.dir : undefined
   }
   if (!options.json) process.stdout.write(formatReport(report))
   process.stdout.write(`${JSON.stringify(report)}\n`)

@@ -78,7 +78,16 @@ export interface Anomalies {
 const DETAIL_LIMIT = 30
 const NEAR_MS = 5000
 
-export function tally (probes: readonly Probe[], stored: ReadonlyMap<string, StoredRoom>, timeline: Timeline): { figures: Figures, anomalies: Anomalies } {
+/** What `tally` finds: the figures, the close codes the agents saw (code → count), and the evidence of anything wrong. */
+export interface Tally {
+  figures: Figures
+  closeCodes: Record<string, number>
+  /** Commit-to-delivery time over every first copy, ms: slow paths (catch-up from the database instead of the bus) show here. */
+  latencyMs: { p50: number, p99: number, max: number }
+  anomalies: Anomalies
+}
+
+export function tally (probes: readonly Probe[], stored: ReadonlyMap<string, StoredRoom>, timeline: Timeline): Tally {
   const f: Figures = {
     sent: 0,
     acked: 0,
@@ -108,6 +117,7 @@ export function tally (probes: readonly Probe[], stored: ReadonlyMap<string, Sto
   const senders = new Map(probes.map((p) => [p.user, p]))
   const sentIds = new Set<string>()
   const missingByRoom = new Map<string, { seqs: Set<number>, agents: Set<string>, count: number }>()
+  const closeCodes: Record<string, number> = {}
 
   for (const p of probes) {
     const agent = p.agent
@@ -122,6 +132,7 @@ export function tally (probes: readonly Probe[], stored: ReadonlyMap<string, Sto
     f.reconnects += Math.max(0, agent.connections - 1)
     f.resent += agent.resent
     f.errorFrames += agent.errors
+    for (const code of agent.closeCodes) closeCodes[code] = (closeCodes[code] ?? 0) + 1
     for (const id of p.sentIds) sentIds.add(id)
     for (const [id, ack] of agent.acks) checkAck(p, id, ack, index, f, a)
 
@@ -165,7 +176,7 @@ export function tally (probes: readonly Probe[], stored: ReadonlyMap<string, Sto
     a.missingByRoom.push({ room, missing: entry.count, seqs: ranges([...entry.seqs]), agents: entry.agents.size })
   }
   a.missing = missingDetail(probes, missingByRoom, index, senders, timeline)
-  return { figures: f, anomalies: a }
+  return { figures: f, closeCodes, latencyMs: percentiles(probes.flatMap((p) => p.latencies)), anomalies: a }
 }
 
 interface RowIndex {
@@ -255,6 +266,12 @@ function describeSession (session: Session | undefined): string {
   if (session === undefined) return 'no session'
   const end = session.closedAt === undefined ? 'open' : `closed ${session.closeCode ?? '?'} at ${seconds(session.closedAt)}`
   return `${session.replica ?? '?'} from ${seconds(session.helloAt)}, ${end}`
+}
+
+function percentiles (values: number[]): { p50: number, p99: number, max: number } {
+  const sorted = values.sort((x, y) => x - y)
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0
+  return { p50: at(0.5), p99: at(0.99), max: sorted.at(-1) ?? 0 }
 }
 
 /** `1-4,7,9-10` */
