@@ -68,6 +68,11 @@ export interface Bus {
   publish: (room: string, payload: string) => Promise<void>
   /** Receives the room's payloads; returns the unsubscribe function. */
   subscribe: (room: string, handler: (payload: string) => void) => () => void
+  /**
+   * Resolves once payloads that any replica publishes for `room` from now on reach this replica's
+   * handlers: a subscription over a network is confirmed later than `subscribe` returns.
+   */
+  subscribed: (room: string) => Promise<void>
   /** Broadcasts a control event to every replica, this one included. */
   control: (event: ControlEvent) => Promise<void>
   onControl: (handler: (event: ControlEvent) => void) => () => void

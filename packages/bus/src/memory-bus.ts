@@ -42,6 +42,9 @@ export class MemoryBus implements Bus {
     }
   }
 
+  /** In one process a subscription is live as soon as `subscribe` returns. */
+  async subscribed (_room: string): Promise<void> {}
+
   async control (event: ControlEvent): Promise<void> {
     for (const handler of this.#control) handler(event)
   }

@@ -124,6 +124,10 @@ export class RedisBus implements Bus {
     return this.#fanout.subscribe(room, handler)
   }
 
+  async subscribed (room: string): Promise<void> {
+    await this.#fanout.subscribed(room)
+  }
+
   /** Goes through Redis to every replica, this one included, in the order sent. */
   async control (event: ControlEvent): Promise<void> {
     await this.#fanout.control(event)

@@ -70,6 +70,11 @@ export class RedisFanout {
     }
   }
 
+  /** Settles once Redis confirmed every (un)subscribe sent for the room so far. */
+  async subscribed (room: string): Promise<void> {
+    await this.#gates.get(room)
+  }
+
   async control (event: ControlEvent): Promise<void> {
     await this.#pub.publish(this.#keys.control, JSON.stringify(event))
   }

@@ -360,6 +360,21 @@ export function busConformance (t: Test, makeBus: MakeBus, options: ConformanceO
     await eventually(t, 'both replicas got the control event', () => ctlA.length === 1 && ctlB.length === 1)
   })
 
+  t.test('cluster: once subscribed() resolves, another replica\'s very next publish arrives', async (t) => {
+    const a = await open(t, unique('a'))
+    const b = await open(t, unique('b'))
+    // Twenty fresh rooms: a subscription confirmed late would lose some of these first payloads.
+    const rooms = Array.from({ length: 20 }, () => unique('fresh'))
+    const got = new Map<string, string[]>()
+    await Promise.all(rooms.map(async (room) => {
+      got.set(room, [])
+      a.subscribe(room, (p) => { got.get(room)?.push(p) })
+      await a.subscribed(room)
+      await b.publish(room, 'first')
+    }))
+    await eventually(t, 'every first payload arrived', () => rooms.every((room) => got.get(room)?.length === 1))
+  })
+
   t.test('cluster: presence, connection caps and buckets are shared', async (t) => {
     const a = await open(t, unique('a'))
     const b = await open(t, unique('b'))

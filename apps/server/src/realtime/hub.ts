@@ -193,8 +193,8 @@ export class Hub {
     this.#rooms.set(roomId, local)
     const room = local
     room.unsubscribe = this.#bus.subscribe(roomId, (payload) => { this.#onPayload(room, payload) })
-    // Subscribe first, then read the baseline: nothing committed after it is missed.
-    room.ready = findRoom(this.#db, roomId).then((row) => {
+    // Subscribe first (confirmed), then read the baseline: nothing committed after it is missed.
+    room.ready = this.#bus.subscribed(roomId).then(async () => await findRoom(this.#db, roomId)).then((row) => {
       room.lastSeq = row?.lastSeq ?? 0
       for (const seq of [...room.ahead.keys()]) if (seq <= room.lastSeq) room.ahead.delete(seq)
       this.#drainAhead(room)
