@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process'
 import t, { type Test } from 'tap'
 import type { Agent, Cluster } from '../src/index.ts'
 import { agentOn, cluster, createRoom, range, roomHead, skip } from './helpers.ts'
@@ -84,5 +85,30 @@ t.test('faults on a three-replica cluster behind nginx', { skip }, async (t) => 
     await expectNoLoss(t, c, 'redis-restart', agents, [...agents, ...listeners], 5000)
     const metrics = await c.http('GET', '/metrics', { replica: 0 })
     t.match(metrics.text, /pan_bus_gaps_total\{event="detected"\}/, 'the gap metric is exported')
+  })
+
+  t.test('Redis cutting a slow subscriber (output buffer limit): the gaps are detected and filled, zero loss', async (t) => {
+    const redisCli = (...args: string[]): string => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString()
+    // A pub/sub output buffer over 32 kB (16 kB for 1 s) gets the subscriber disconnected.
+    redisCli('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 32kb 16kb 1')
+    t.teardown(() => { redisCli('CONFIG', 'SET', 'client-output-buffer-limit', 'pubsub 32mb 8mb 60') })
+    await createRoom(c, 'slow-sub')
+    const sender = await agentOn(t, c, 'r1', 'bulky')
+    const receivers = [await agentOn(t, c, 'r2', 'slow-2'), await agentOn(t, c, 'r3', 'slow-3')]
+    for (const a of [sender, ...receivers]) await a.join('slow-sub')
+    const gapsOn = async (replica: number): Promise<number> => {
+      const text = (await c.http('GET', '/metrics', { replica })).text
+      return Number(/^pan_bus_gaps_total\{event="detected"\} (\d+)/m.exec(text)?.[1] ?? 0)
+    }
+    const before = (await gapsOn(1)) + (await gapsOn(2))
+    // Bursts of 3 kB messages: more than the limit queues up for the other replicas' subscribers.
+    const bulk = 'x'.repeat(3000)
+    for (let i = 0; i < 400; i++) {
+      sender.send('slow-sub', `${bulk} ${i}`)
+      if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 5))
+    }
+    await expectNoLoss(t, c, 'slow-sub', [sender], [sender, ...receivers], 5000)
+    const after = (await gapsOn(1)) + (await gapsOn(2))
+    t.ok(after > before, `the cut subscribers' gaps were detected (${after - before}) and filled`)
   })
 })
