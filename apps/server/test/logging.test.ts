@@ -2,7 +2,7 @@ import { Writable } from 'node:stream'
 import t from 'tap'
 import WebSocket from 'ws'
 import { createSigner } from 'fast-jwt'
-import { redactPaths, serializeRequest } from '../src/logger.ts'
+import { loggerOptions } from '../src/logger.ts'
 import { signToken } from '../src/tokens.ts'
 import { startServer, TEST_SECRET, testKeys } from './helpers.ts'
 
@@ -27,14 +27,9 @@ async function touch (url: string, headers: Record<string, string> = {}, frames:
 t.test('no token reaches the logs, whatever the route and outcome', async (t) => {
   const chunks: string[] = []
   const stream = new Writable({ write (chunk, _enc, cb) { chunks.push(String(chunk)); cb() } })
-  const { url, wsUrl } = await startServer(t, 'pglite', { LOG_LEVEL: 'trace' }, {
+  const { app, url, wsUrl } = await startServer(t, 'pglite', { LOG_LEVEL: 'trace' }, {
     replicaId: 'log',
-    logger: {
-      level: 'trace',
-      stream,
-      serializers: { req: serializeRequest },
-      redact: { paths: redactPaths, censor: '[redacted]' }
-    }
+    logger: { ...loggerOptions('trace'), stream }
   })
   const token = (sub: string, role: 'agent' | 'viewer' | 'admin' = 'agent'): string => signToken(testKeys, { sub, role }, 3600)
   const expired = createSigner({ key: TEST_SECRET, algorithm: 'HS256' })({ sub: 'late', exp: Math.floor(Date.now() / 1000) - 60 })
@@ -76,8 +71,13 @@ t.test('no token reaches the logs, whatever the route and outcome', async (t) =>
   t.equal(statuses[3], 401, 'a query-string token is not a REST credential')
   t.ok(statuses.some((s) => s >= 400), 'failures were exercised')
 
+  // Code that quotes a credential in a message or a field (a bug, or a library's error text).
+  app.log.warn({ detail: `header was Bearer-less ${token('quoted')}` }, `could not use ${token('quoted')}`)
+  app.log.error(new Error(`bad token ${token('in-error')}`))
+
   await new Promise((resolve) => setTimeout(resolve, 200))
   const log = chunks.join('')
+  t.ok(log.includes('[redacted-jwt]'), 'a JWT quoted in a message or field is replaced')
   t.ok(log.length > 0 && log.includes('/v1/ws'), 'requests were logged (at trace level)')
   const jwt = JWT_RE.exec(log)
   t.equal(jwt, null, `no JWT in the logs${jwt === null ? '' : `: …${log.slice(Math.max(0, jwt.index - 200), jwt.index + 40)}…`}`)
