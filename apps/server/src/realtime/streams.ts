@@ -41,6 +41,12 @@ export class Streams {
   async start (conn: Connection, room: RoomRow, id: string): Promise<StreamAck> {
     const open = conn.streams.get(id)
     if (open !== undefined) return { type: 'ack', room: open.room, id }
+    // The id of a stored message (a finished, or interrupted and stored, stream): answer its ack,
+    // with its seq, as a re-sent `send` is; opening it again would announce a message that exists.
+    if (conn.principal !== undefined) {
+      const stored = await this.#messages.find(conn.principal, room, id)
+      if (stored !== undefined) return { type: 'ack', room: stored.room, id, seq: stored.seq, ts: stored.ts }
+    }
     const from = { id: conn.principal?.id ?? '', name: conn.name }
     const stream: OpenStream = { id, room, conn, from, text: '', ending: false, idleTimer: this.#idleTimer(conn, id) }
     conn.streams.set(id, { room: room.id })

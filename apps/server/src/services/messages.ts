@@ -52,6 +52,12 @@ export class MessageService {
     }
   }
 
+  /** The stored message with this client id from this sender, if any. */
+  async find (p: Principal, room: RoomRow, id: string): Promise<PostResult | undefined> {
+    const known = await findMessage(this.#db, room.id, p.id, id)
+    return known === undefined ? undefined : resultOf(known, true)
+  }
+
   /** Checks the payload rules: at least one of text/data, and within the room's `maxMessageBytes`. */
   assertPayload (room: RoomRow, input: PostInput, allowEmpty = false): void {
     if (!allowEmpty && input.text === undefined && input.data === undefined) {

@@ -58,4 +58,14 @@ eachDatabase(t, async (t, kind) => {
     t.match(await reader.next((f) => f.type === 'stream.end' && f.id === 's4'), { status: 'interrupted', seq: 3 })
     t.match(await reader.next((f) => f.type === 'message' && f.id === 's4'), { text: 'bye', from: { id: 'quitter' } })
   })
+
+  t.test('stream.start with the id of a stored message answers its ack and opens nothing', async (t) => {
+    // s3 was stored as interrupted above: a client re-opening it after a reconnect learns that.
+    reader.frames.length = 0
+    const again = await writer.request({ type: 'stream.start', room: 'studio', id: 's3' })
+    t.match(again, { type: 'ack', room: 'studio', id: 's3', seq: 2 })
+    t.type(again.ts, 'number')
+    t.ok(await reader.nothing((f) => f.type === 'stream.start' && f.id === 's3', 300), 'no stream is announced')
+    t.match(await writer.request({ type: 'stream.delta', id: 's3', text: 'more' }), { type: 'error', code: 'not_found' })
+  })
 })
