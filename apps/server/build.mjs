@@ -1,5 +1,5 @@
 // Compiles the server for production: `dist/server.js` (the replica) and `dist/pan.js` (the CLI:
-// `pan migrate` for the migration Job, `pan token`), ESM for Node 20, with source maps.
+// `pan migrate` for the migration Job), ESM for Node 20, with source maps.
 //
 // Our own code, including the workspace packages (@pan/protocol, @pan/db, @pan/bus, which export
 // TypeScript source), is bundled: Node will not strip types under node_modules, where
