@@ -8,10 +8,13 @@ const server = await startServer(t)
 await createRoom(server, 'lobby')
 const env = { PAN_URL: server.url, PAN_TOKEN: server.token('docs-admin', 'admin', 'Docs') }
 
-t.test('every ts example of the README runs against a real server', async (t) => {
-  const readme = readFileSync(join(packageDir, 'README.md'), 'utf8')
-  const blocks = [...readme.matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string)
-  t.ok(blocks.length >= 4, `${blocks.length} blocks found`)
+t.test('every ts example of this README and of the repository README runs against a real server', async (t) => {
+  const tsBlocks = (file: string): string[] => [...readFileSync(file, 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((m) => m[1] as string)
+  const own = tsBlocks(join(packageDir, 'README.md'))
+  const root = tsBlocks(join(packageDir, '..', '..', 'README.md'))
+  t.ok(own.length >= 4, `${own.length} blocks found here`)
+  t.ok(root.length >= 1, `${root.length} found in the repository README`)
+  const blocks = [...own, ...root]
   // Inside the package, so that `import '@pan/client'` resolves to it (package self-reference).
   const dir = join(packageDir, 'test', '.readme-blocks')
   mkdirSync(dir, { recursive: true })
