@@ -6,6 +6,7 @@ import { ClosedError, QueueFullError, RETRYABLE_CODES, RequestError } from './er
 import { newId } from './ids.ts'
 import type { Refs } from './refs.ts'
 import type { Ack, SendBody } from './types.ts'
+import { Alarm } from './alarm.ts'
 
 interface PendingSend {
   /** room + NUL + id: ids are unique per sender and room. */
@@ -49,8 +50,7 @@ const MAX_FAILURES = 10
 export class SendQueue {
   readonly #host: SendQueueHost
   readonly #pending = new Map<string, PendingSend>()
-  #timer: ReturnType<typeof setTimeout> | undefined
-  #timerAt = 0
+  readonly #alarm = new Alarm(() => { this.pump() })
   #closed: unknown
 
   constructor (host: SendQueueHost) {
@@ -102,7 +102,7 @@ export class SendQueue {
       }
       this.#write(p)
     }
-    if (wakeAt !== Infinity) this.#wakeAt(wakeAt)
+    if (wakeAt !== Infinity) this.#alarm.set(wakeAt)
   }
 
   /** Rejects every send to `room` (left, kicked, refused). */
@@ -115,7 +115,7 @@ export class SendQueue {
   /** Rejects everything, now and later (the client closed or stopped). */
   close (err: unknown = new ClosedError()): void {
     this.#closed = err
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#alarm.cancel()
     for (const p of [...this.#pending.values()]) this.#settle(p, err)
   }
 
@@ -158,15 +158,5 @@ export class SendQueue {
     if (this.#pending.get(p.key) !== p) return
     this.#pending.delete(p.key)
     p.reject(err)
-  }
-
-  #wakeAt (at: number): void {
-    if (this.#timer !== undefined && this.#timerAt <= at) return
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
-    this.#timerAt = at
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      this.pump()
-    }, Math.max(0, at - Date.now()))
   }
 }

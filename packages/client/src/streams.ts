@@ -6,6 +6,7 @@ import { ClosedError, PanError, RETRYABLE_CODES, RequestError, StreamInterrupted
 import { newId } from './ids.ts'
 import type { Refs } from './refs.ts'
 import type { Ack, StreamEnd, StreamOptions, StreamWriter } from './types.ts'
+import { Alarm } from './alarm.ts'
 
 export interface StreamHost {
   connection: Connection
@@ -92,8 +93,7 @@ export class Streams {
   readonly #streams = new Map<string, OutgoingStream>()
   #keys = 0
   #scheduled = false
-  #timer: ReturnType<typeof setTimeout> | undefined
-  #timerAt = 0
+  readonly #alarm = new Alarm(() => { this.pump() })
   #closed: unknown
 
   constructor (host: StreamHost) {
@@ -166,23 +166,23 @@ export class Streams {
 
   close (err: unknown = new ClosedError()): void {
     this.#closed = err
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
+    this.#alarm.cancel()
     for (const s of [...this.#streams.values()]) this.#fail(s, err)
   }
 
   #pumpOne (s: OutgoingStream): void {
     if (s.phase === 'waiting') {
       if (!this.#host.ready(s.room)) return
-      if (s.notBefore > Date.now()) return this.#wakeAt(s.notBefore)
+      if (s.notBefore > Date.now()) return this.#alarm.set(s.notBefore)
       const wait = this.#host.sendBudget.take()
-      if (wait > 0) return this.#wakeAt(Date.now() + wait)
+      if (wait > 0) return this.#alarm.set(Date.now() + wait)
       this.#start(s)
       return
     }
     if (s.phase !== 'open') return
     while (s.sent < s.text.length) {
       const wait = this.#host.deltaBudget.take()
-      if (wait > 0) return this.#wakeAt(Date.now() + wait)
+      if (wait > 0) return this.#alarm.set(Date.now() + wait)
       const chunk = this.#fitting(s, s.text.slice(s.sent))
       this.#host.connection.write({ type: 'stream.delta', id: s.id, text: chunk, ref: `d${s.key}.${s.epoch}` })
       s.sent += chunk.length
@@ -204,6 +204,21 @@ export class Streams {
   }
 
   #onStartReply (s: OutgoingStream, frame: ServerFrame): void {
+    if (frame.type === 'ack' && frame.seq !== undefined) {
+      // The server already stored a message under this id: the stream was stored as interrupted
+      // when its connection closed, or its end was committed and the ack lost. Nothing can be
+      // added to it; say which.
+      const ack: Ack = { room: frame.room, id: frame.id, seq: frame.seq, ts: frame.ts ?? Date.now() }
+      this.#verify(s, ack).then((a) => {
+        this.#finish(s)
+        s.ending?.resolve(a)
+      }, (err: unknown) => {
+        this.#finish(s)
+        s.failure = err
+        s.ending?.reject(err)
+      })
+      return
+    }
     if (frame.type === 'ack') {
       s.phase = 'open'
       s.sent = 0
@@ -318,15 +333,5 @@ export class Streams {
     // Never split a surrogate pair: the server refuses a lone surrogate.
     const code = text.charCodeAt(lo - 1)
     return code >= 0xd800 && code <= 0xdbff && lo > 1 ? text.slice(0, lo - 1) : text.slice(0, lo)
-  }
-
-  #wakeAt (at: number): void {
-    if (this.#timer !== undefined && this.#timerAt <= at) return
-    if (this.#timer !== undefined) clearTimeout(this.#timer)
-    this.#timerAt = at
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      this.pump()
-    }, Math.max(0, at - Date.now()))
   }
 }
