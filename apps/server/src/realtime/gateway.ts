@@ -60,7 +60,7 @@ export class Gateway {
     })
     let queue: Promise<unknown> = Promise.resolve()
     const ready = this.#open(conn, token).catch((err: unknown) => {
-      this.#deps.log.error({ err }, 'connection set-up failed')
+      this.#deps.log.error({ err, connectionId: conn.id }, 'connection set-up failed')
       conn.close(CloseCode.internalError, 'internal error')
       return false
     })
@@ -80,7 +80,7 @@ export class Gateway {
       conn.closed = true
       ready.then(async (opened) => {
         if (opened) await this.#teardown(conn)
-      }).catch((err: unknown) => { this.#deps.log.error({ err }, 'connection teardown failed') })
+      }).catch((err: unknown) => { this.#deps.log.error({ err, connectionId: conn.id }, 'connection teardown failed') })
     })
   }
 
@@ -106,6 +106,7 @@ export class Gateway {
     conn.name = await this.#deps.users.seen(principal)
     this.#deps.hub.addConnection(conn)
     this.#deps.metrics.connections.inc()
+    this.#deps.log.debug({ connectionId: conn.id, userId: principal.id, role: principal.role }, 'connection opened')
     conn.send({
       type: 'hello',
       connectionId: conn.id,
@@ -119,6 +120,7 @@ export class Gateway {
 
   async #teardown (conn: Connection): Promise<void> {
     this.#deps.metrics.connections.dec()
+    this.#deps.log.debug({ connectionId: conn.id, userId: conn.principal?.id }, 'connection closed')
     await this.#deps.streams.interruptAll(conn)
     await this.#deps.hub.removeConnection(conn)
     if (conn.principal !== undefined) await this.#deps.bus.releaseConnection(conn.principal.id, conn.id)
