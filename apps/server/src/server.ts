@@ -37,6 +37,8 @@ async function main (): Promise<void> {
   } else {
     bus = await RedisBus.connect({ url: config.REDIS_URL, ...replicaId, logger: log.child({ component: 'bus' }) })
     rateLimitRedis = new Redis(config.REDIS_URL, { connectionName: 'pan-rate-limit', maxRetriesPerRequest: 1, commandTimeout: 1000 })
+    // The bus already reports an outage; without a listener ioredis prints every failed reconnect.
+    rateLimitRedis.on('error', (err: unknown) => { log.debug({ err }, 'rate-limit Redis connection error') })
   }
   const app = await buildApp({ config, database, bus, keys, loggerInstance: log, ...(rateLimitRedis === undefined ? {} : { rateLimitRedis }) })
   // After app.close(), not in an onClose hook: Fastify runs those in reverse order of addition, so
