@@ -1,0 +1,148 @@
+import { createRequire } from 'node:module'
+import postgres from 'postgres'
+import { cpuWindow } from '../cpu.ts'
+import { cpuSeconds, start, sleep } from '../proc.ts'
+import type { Target } from '../targets/types.ts'
+import { onTarget, startPanWith } from './common.ts'
+import type { RunContext, ScenarioResult, TargetResult } from './types.ts'
+
+const require = createRequire(import.meta.url)
+const autocannonBin = require.resolve('autocannon/autocannon.js')
+
+/** What autocannon's `--json` prints (the fields we read). */
+interface AutocannonResult {
+  latency: { p50: number, p90: number, p99: number, max: number, average: number }
+  requests: { total: number, average: number }
+  non2xx: number
+  errors: number
+  timeouts: number
+}
+
+interface CannonRun {
+  result: AutocannonResult
+  /** autocannon's own CPU over the run, share of one core. */
+  clientCpu: number
+  /** Target CPU (server + Postgres) per request, µs. */
+  usPerRequest: number
+}
+
+/**
+ * History: `GET /v1/rooms/:room/messages?limit=100` (the latest 100) from a room holding 1M
+ * messages among 5M rows, at a fixed 500 requests/s from autocannon, beside `GET /healthz` at the
+ * same rate on the same server (the HTTP floor); and the plan Postgres picks for the query.
+ */
+export async function history (ctx: RunContext): Promise<ScenarioResult> {
+  const total = ctx.quick ? 100_000 : 5_000_000
+  const durationSec = ctx.quick ? 3 : 10
+  const rate = 500
+  const method = `A fresh Postgres database migrated by PAN, seeded with one INSERT … SELECT generate_series per million rows: ${total.toLocaleString('en-US')} ` +
+    `messages, every fifth in room hist-big (${(total / 5).toLocaleString('en-US')} messages), the rest spread over 400 other rooms, interleaved as ` +
+    `they would arrive; then VACUUM ANALYZE. autocannon (a separate process, 10 connections) asks ${rate} requests/s for ${durationSec} s for the ` +
+    'latest 100 messages of hist-big (as an admin token), and then the same for GET /healthz on the same server as the baseline. ' +
+    'Latency percentiles are autocannon\'s (corrected for coordinated omission). The plan is EXPLAIN (ANALYZE, BUFFERS) of the query PAN sends.'
+  if (ctx.databaseUrl === undefined) {
+    return { id: 'history', title: 'History', method, baseline: 'GET /healthz', targets: [{ label: 'PAN + Postgres', skipped: 'DATABASE_URL is not set', steps: [], summary: {} }] }
+  }
+  const targets: TargetResult[] = []
+  let plan = ''
+  const result = await onTarget(ctx, 'PAN + Postgres', startPanWith(ctx, { mode: 'postgres' }), 1, async (target) => {
+    const seedStarted = Date.now()
+    await target.createRooms(['hist-big'])
+    await seed(target, total, ctx.log)
+    const seedSec = (Date.now() - seedStarted) / 1000
+    const base = target.httpUrls[0] as string
+    const bearer = `Bearer ${target.token('bench-admin', 'admin') ?? ''}`
+    const auth = `authorization=${bearer}` // autocannon's -H form
+    const historyUrl = `${base}/v1/rooms/hist-big/messages?limit=100`
+    const check = await fetch(historyUrl, { headers: { authorization: bearer } })
+    const page = await check.json() as { items?: unknown[] }
+    if (check.status !== 200 || page.items?.length !== 100) throw new Error(`history answered ${check.status} with ${page.items?.length ?? 0} items`)
+    plan = await explain(target.databaseUrl as string)
+    ctx.log(`  plan:\n${plan.split('\n').map((l) => `    ${l}`).join('\n')}`)
+    await cannon(target, historyUrl, auth, rate, 2) // warm-up
+    const hist = await cannon(target, historyUrl, auth, rate, durationSec)
+    const floor = await cannon(target, `${base}/healthz`, auth, rate, durationSec)
+    const row = (name: string, r: CannonRun): Record<string, number> => {
+      ctx.log(`  ${name}: ${Math.round(r.result.requests.average)} req/s, p50 ${r.result.latency.p50} ms p99 ${r.result.latency.p99} ms max ${r.result.latency.max} ms, ` +
+        `${r.usPerRequest.toFixed(0)} µs/request, non-2xx ${r.result.non2xx}, errors ${r.result.errors}, autocannon CPU ${Math.round(r.clientCpu * 100)}%`)
+      return { reqPerSec: r.result.requests.average, p50Ms: r.result.latency.p50, p99Ms: r.result.latency.p99, maxMs: r.result.latency.max, usPerRequest: r.usPerRequest, non2xx: r.result.non2xx + r.result.errors + r.result.timeouts, clientCpu: r.clientCpu }
+    }
+    targets.push({ label: 'GET /healthz', steps: [], summary: row('healthz', floor) })
+    const indexUsed = /Index Scan( Backward)? using messages_room_id_seq_pk/.test(plan) ? 'yes (messages_room_id_seq_pk)' : 'NO'
+    return { steps: [], summary: { ...row('history', hist), rows: total, roomMessages: total / 5, seedSec, indexUsed } }
+  })
+  targets.push({ ...result, label: 'GET …/messages latest 100' })
+  return {
+    id: 'history',
+    title: `History: latest 100 of ${(total / 5).toLocaleString('en-US')} messages among ${total.toLocaleString('en-US')} rows at ${rate} req/s`,
+    method: `${method}\n\n\`\`\`\n${plan}\n\`\`\``,
+    baseline: 'GET /healthz',
+    targets
+  }
+}
+
+/** Rooms and messages straight into PAN's database, a million rows per statement. */
+async function seed (target: Target, total: number, log: (line: string) => void): Promise<void> {
+  const sql = postgres(target.databaseUrl as string, { max: 1, onnotice: () => {} })
+  try {
+    await sql`set synchronous_commit = off`
+    await sql`insert into rooms (id, name, visibility) select 'hist-o' || i, 'other ' || i, 'public' from generate_series(0, 399) i`
+    const chunk = 1_000_000
+    for (let from = 0; from < total; from += chunk) {
+      const to = Math.min(total, from + chunk) - 1
+      const t0 = Date.now()
+      // Every fifth row is hist-big's; the others go round the 400 other rooms, each with gapless seqs.
+      await sql`
+        insert into messages (room_id, seq, client_id, sender_id, sender_name, text, created_at)
+        select case when g % 5 = 0 then 'hist-big' else 'hist-o' || ((g - g / 5 - 1) % 400) end,
+               case when g % 5 = 0 then g / 5 + 1 else (g - g / 5 - 1) / 400 + 1 end,
+               'c' || g, 'u' || (g % 1000), 'user ' || (g % 1000),
+               'message ' || g || ': the quick brown fox jumps over the lazy dog',
+               now() - (${total}::bigint - g) * interval '1 millisecond'
+        from generate_series(${from}::bigint, ${to}::bigint) g`
+      log(`  seeded rows ${from}..${to} in ${((Date.now() - t0) / 1000).toFixed(1)} s`)
+    }
+    await sql`update rooms set last_seq = m.max from (select room_id, max(seq) as max from messages group by room_id) m where rooms.id = m.room_id`
+    await sql.unsafe('vacuum (analyze) messages')
+  } finally {
+    await sql.end({ timeout: 5 })
+  }
+}
+
+/** EXPLAIN of the history query as drizzle sends it (readHistory: latest first, then reversed). */
+async function explain (databaseUrl: string): Promise<string> {
+  const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
+  try {
+    const rows = await sql.unsafe<Array<{ 'QUERY PLAN': string }>>(
+      'explain (analyze, buffers) select "room_id", "seq", "client_id", "sender_id", "sender_name", "text", "data", "stream_status", "created_at" ' +
+      'from "messages" where "messages"."room_id" = $1 order by "messages"."seq" desc limit $2', ['hist-big', 100])
+    return rows.map((r) => r['QUERY PLAN']).join('\n')
+  } finally {
+    await sql.end({ timeout: 5 })
+  }
+}
+
+/** One autocannon run as a separate process at a fixed overall rate; its CPU and the target's around it. */
+async function cannon (target: Target, url: string, header: string, rate: number, durationSec: number): Promise<CannonRun> {
+  const window = await cpuWindow(target.processes)
+  const proc = start(process.execPath, [autocannonBin, '-j', '-n', '-c', '10', '-R', String(rate), '-d', String(durationSec), '-H', header, url], { env: { PATH: process.env.PATH } })
+  let clientCpu = 0
+  const state = { done: false }
+  proc.child.once('exit', () => { state.done = true })
+  const deadline = Date.now() + durationSec * 1000 + 30_000
+  while (!state.done && Date.now() < deadline) {
+    clientCpu = cpuSeconds(proc.pid) || clientCpu
+    await sleep(200)
+  }
+  if (!state.done) await proc.stop()
+  const cpu = await window.end()
+  const out = proc.output()
+  const json = out.slice(out.indexOf('{"'))
+  let result: AutocannonResult
+  try {
+    result = JSON.parse(json) as AutocannonResult
+  } catch {
+    throw new Error(`autocannon printed no JSON:\n${out.slice(-2000)}`)
+  }
+  return { result, clientCpu: clientCpu / durationSec, usPerRequest: result.requests.total > 0 ? (cpu.server + cpu.postgres) * 1e6 / result.requests.total : 0 }
+}

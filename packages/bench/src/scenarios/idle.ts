@@ -1,0 +1,73 @@
+import { startRawWs, startSocketIo } from '../targets/baseline.ts'
+import type { Target } from '../targets/types.ts'
+import type { ClientPool } from '../client/pool.ts'
+import { rssBytes, sleep } from '../proc.ts'
+import { connectAll, onTarget, startPanWith, type Layout } from './common.ts'
+import type { RunContext, ScenarioResult, TargetResult } from './types.ts'
+
+/** Connections per client worker: far from the 20k open files a process may have. */
+const PER_WORKER = 7000
+
+/**
+ * Idle capacity: N authenticated connections, each joined to a room of 100, doing nothing.
+ * Heap per connection = (V8 heap after a forced full GC with N open − the same before) / N,
+ * read through each server's inspector; RSS per connection likewise from /proc.
+ */
+export async function idle (ctx: RunContext): Promise<ScenarioResult> {
+  const n = ctx.quick ? 500 : 19_000
+  const clusterN = ctx.quick ? 600 : 50_000
+  const layoutOf = (count: number): Layout => {
+    const rooms = Array.from({ length: Math.ceil(count / 100) }, (_, i) => `i${i}`)
+    return { rooms, conns: Array.from({ length: count }, (_, i) => ({ room: rooms[Math.floor(i / 100)] as string, node: i })) }
+  }
+  // Each target gets at most this long to connect; PAN's per-connection database writes make it the limiter.
+  const budgetMs = ctx.quick ? 30_000 : 75_000
+  const measureIdle = (requested: number) => async (target: Target, pool: ClientPool): Promise<Omit<TargetResult, 'label'>> => {
+    const layout = layoutOf(requested)
+    await target.createRooms(layout.rooms)
+    const servers = (await target.processes()).filter((p) => p.role === 'server')
+    const heapBefore = sumOf(await target.heapAfterGc())
+    const rssBefore = sumOf(servers.map((p) => rssBytes(p.pid)))
+    const started = Date.now()
+    const count = await connectAll(ctx, target, pool, layout, budgetMs)
+    const connectSec = (Date.now() - started) / 1000
+    if (count === 0) throw new Error('no connection opened')
+    await sleep(2000)
+    const heapAfter = sumOf(await target.heapAfterGc())
+    const rssAfter = sumOf(servers.map((p) => rssBytes(p.pid)))
+    const summary = {
+      connections: count,
+      requested,
+      nodes: target.wsUrls.length,
+      heapPerConnKB: (heapAfter - heapBefore) / count / 1024,
+      rssPerConnKB: (rssAfter - rssBefore) / count / 1024,
+      heapTotalMB: heapAfter / 2 ** 20,
+      connectPerSec: count / connectSec
+    }
+    ctx.log(`  ${target.label}: ${count} idle → heap ${summary.heapPerConnKB.toFixed(2)} KB/conn, RSS ${summary.rssPerConnKB.toFixed(2)} KB/conn, ${Math.round(summary.connectPerSec)} conn/s`)
+    return { steps: [], summary }
+  }
+  const workersFor = (count: number): number => Math.max(2, Math.ceil(count / PER_WORKER))
+  const targets: TargetResult[] = []
+  targets.push(await onTarget(ctx, 'raw ws', startRawWs, workersFor(n), measureIdle(n)))
+  targets.push(await onTarget(ctx, 'Socket.IO', async () => await startSocketIo(1), workersFor(n), measureIdle(n)))
+  targets.push(await onTarget(ctx, 'PAN embedded', startPanWith(ctx, { mode: 'embedded' }), workersFor(n), measureIdle(n)))
+  if (ctx.databaseUrl === undefined) targets.push({ label: 'PAN cluster ×3', skipped: 'DATABASE_URL is not set', steps: [], summary: {} })
+  else targets.push(await onTarget(ctx, 'PAN cluster ×3', startPanWith(ctx, { mode: 'cluster', replicas: 3 }), workersFor(clusterN), measureIdle(clusterN)))
+  return {
+    id: 'idle',
+    title: `Idle capacity: ${n.toLocaleString('en-US')} joined connections on one node, ${clusterN.toLocaleString('en-US')} over 3 PAN replicas`,
+    method: `${n} connections (PAN: one authenticated user each, joined to a room of 100) held open and idle, opened from ` +
+      `at most ${budgetMs / 1000} s of connecting per target (a target that is slower holds fewer: see "connections"), ` +
+      `${workersFor(n)} client processes on distinct 127.0.0.X source addresses. Heap per connection = V8 heap in use after two forced ` +
+      'full GCs (HeapProfiler.collectGarbage through the inspector) with the connections open, minus the same before, divided by the ' +
+      `count; RSS per connection likewise from /proc. The cluster variant spreads ${clusterN} connections over 3 replicas (Postgres, Redis) ` +
+      'and sums the replicas.',
+    baseline: 'raw ws',
+    targets
+  }
+}
+
+function sumOf (values: readonly number[]): number {
+  return values.reduce((a, b) => a + b, 0)
+}
