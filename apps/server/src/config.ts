@@ -97,6 +97,10 @@ export function loadConfig (env: Record<string, string | undefined> = process.en
   if (mode === 'cluster' && parsed.JWT_ALGORITHM === 'HS256' && parsed.JWT_SECRET === undefined) {
     throw new ConfigError('JWT_SECRET is required when DATABASE_URL is set (a generated dev secret is for embedded mode only)')
   }
+  if (mode === 'embedded' && parsed.REDIS_URL !== undefined) {
+    // Replicas sharing a bus but each with its own PGlite would hand out the same seqs twice.
+    throw new ConfigError('REDIS_URL needs DATABASE_URL: replicas on the Redis bus must share one Postgres database')
+  }
   return { ...parsed, mode }
 }
 
