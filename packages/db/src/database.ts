@@ -38,12 +38,21 @@ export const defaultMigrationsFolder = fileURLToPath(new URL('../../../drizzle',
 
 export async function openDatabase (options: DatabaseOptions): Promise<DatabaseHandle> {
   const migrationsFolder = options.migrationsFolder ?? defaultMigrationsFolder
-  return options.url !== undefined && options.url !== ''
+  const driver = options.url !== undefined && options.url !== ''
     ? await openPostgres(options.url, options.poolSize ?? 10, migrationsFolder)
     : await openPglite(options.dataDir, migrationsFolder)
+  const { db } = driver
+  return {
+    ...driver,
+    isSchemaCurrent: async () => await schemaCurrent(db, migrationsFolder),
+    async ping () { await db.execute(sql`select 1`) }
+  }
 }
 
-async function openPostgres (url: string, poolSize: number, migrationsFolder: string): Promise<DatabaseHandle> {
+/** What differs between the two drivers; `openDatabase` adds the rest. */
+type Driver = Pick<DatabaseHandle, 'db' | 'kind' | 'migrate' | 'close'>
+
+async function openPostgres (url: string, poolSize: number, migrationsFolder: string): Promise<Driver> {
   const { default: postgres } = await import('postgres')
   const { drizzle } = await import('drizzle-orm/postgres-js')
   const client = postgres(url, { max: poolSize, onnotice: () => {} })
@@ -66,13 +75,11 @@ async function openPostgres (url: string, poolSize: number, migrationsFolder: st
         await lockClient.end()
       }
     },
-    isSchemaCurrent: async () => await schemaCurrent(db, migrationsFolder),
-    async ping () { await db.execute(sql`select 1`) },
     async close () { await client.end({ timeout: 5 }) }
   }
 }
 
-async function openPglite (dataDir: string | undefined, migrationsFolder: string): Promise<DatabaseHandle> {
+async function openPglite (dataDir: string | undefined, migrationsFolder: string): Promise<Driver> {
   const { PGlite } = await import('@electric-sql/pglite')
   const { drizzle } = await import('drizzle-orm/pglite')
   if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true })
@@ -86,8 +93,6 @@ async function openPglite (dataDir: string | undefined, migrationsFolder: string
       // One process owns a PGlite data dir, so no lock is needed.
       await migrate(drizzle({ client }), { migrationsFolder })
     },
-    isSchemaCurrent: async () => await schemaCurrent(db, migrationsFolder),
-    async ping () { await db.execute(sql`select 1`) },
     async close () { await client.close() }
   }
 }
