@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ; 100 on every Linux we run on). */
 const HZ = 100
@@ -32,19 +31,7 @@ export function rssBytes (pid: number): number {
   }
 }
 
-/** A TCP port free on 127.0.0.1 right now (the OS picks it; we release it at once). */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.unref()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      const port = typeof address === 'object' && address !== null ? address.port : 0
-      server.close(() => { port > 0 ? resolve(port) : reject(new Error('no port from the OS')) })
-    })
-  })
-}
+export { freePort } from '@pan/cluster'
 
 export const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 

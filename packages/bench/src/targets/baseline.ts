@@ -1,7 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { PrivateRedis } from '@pan/cluster'
 import { heapAfterGc } from '../heap.ts'
 import { freePort, inspectorUrl, start, waitUntil, type Spawned } from '../proc.ts'
-import { startRedis, type BenchRedis } from './redis.ts'
 import type { Target } from './types.ts'
 
 const tsxLoader = import.meta.resolve('tsx')
@@ -39,13 +42,18 @@ export async function startRawWs (): Promise<Target> {
 
 /** Socket.IO 4.8 with the Redis adapter on `nodes` nodes sharing one private redis-server. */
 export async function startSocketIo (nodes = 1): Promise<Target> {
-  const redis: BenchRedis = await startRedis()
+  const redisDir = mkdtempSync(join(tmpdir(), 'pan-bench-redis-'))
+  const redis = await PrivateRedis.start(redisDir)
+  const stopRedis = async (): Promise<void> => {
+    await redis.stop()
+    rmSync(redisDir, { recursive: true, force: true })
+  }
   const started: Array<Awaited<ReturnType<typeof startNode>>> = []
   try {
     for (let i = 0; i < nodes; i++) started.push(await startNode('./socketio.ts', { REDIS_URL: redis.url }))
   } catch (err) {
     await Promise.all(started.map(async (n) => { await n.proc.stop() }))
-    await redis.stop()
+    await stopRedis()
     throw err
   }
   return {
@@ -53,13 +61,13 @@ export async function startSocketIo (nodes = 1): Promise<Target> {
     protocol: 'sio',
     wsUrls: started.map((n) => `ws://127.0.0.1:${n.port}/socket.io/?EIO=4&transport=websocket`),
     httpUrls: started.map((n) => `http://127.0.0.1:${n.port}`),
-    processes: async () => [...started.map((n) => ({ role: 'server' as const, pid: n.proc.pid })), { role: 'redis', pid: redis.pid }],
+    processes: async () => [...started.map((n) => ({ role: 'server' as const, pid: n.proc.pid })), { role: 'redis' as const, pid: redis.pid ?? 0 }],
     heapAfterGc: async () => await Promise.all(started.map(async (n) => (await heapAfterGc(n.inspector)).heapUsed)),
     token: () => undefined,
     createRooms: async () => {},
     stop: async () => {
       await Promise.all(started.map(async (n) => { await n.proc.stop() }))
-      await redis.stop()
+      await stopRedis()
     },
     logs: () => started.map((n) => n.proc.output().slice(-2000)).join('\n')
   }
