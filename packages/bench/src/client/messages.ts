@@ -43,9 +43,8 @@ export interface ConnectReport {
   ms: number
 }
 
-export interface StepReport {
-  ev: 'result'
-  step: number
+/** What one step counted, in the worker (`StepState`), on the wire (`StepReport`) and merged (`StepResult`). */
+export interface StepCounts {
   sent: number
   acked: number
   /** Message frames of this step received (every member, the sender included). */
@@ -56,6 +55,11 @@ export interface StepReport {
   errorSamples: string[]
   /** Unexpected closes during the step, by code. */
   closes: Record<string, number>
+}
+
+export interface StepReport extends StepCounts {
+  ev: 'result'
+  step: number
   /** hdr histograms (µs), compressed base64: send stamp → message received; send → ack. */
   deliveries: string
   acks: string

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url'
 import { merge, type Histogram } from '../hist.ts'
 import { track } from '../proc.ts'
 import type { Protocol } from '../targets/types.ts'
-import type { Command, ConnSpec, ConnectReport, Load, Report, StepReport } from './messages.ts'
+import type { Command, ConnSpec, ConnectReport, Load, Report, StepCounts, StepReport } from './messages.ts'
 
 const workerEntry = fileURLToPath(new URL('./worker.ts', import.meta.url))
 const tsxLoader = import.meta.resolve('tsx')
@@ -32,14 +32,7 @@ export function addresses (count: number): string[] {
   return out
 }
 
-export interface StepResult {
-  sent: number
-  acked: number
-  delivered: number
-  stale: number
-  errors: number
-  errorSamples: string[]
-  closes: Record<string, number>
+export interface StepResult extends StepCounts {
   deliveries: Histogram
   acks: Histogram
   /** Each worker's CPU during the step as a share of one core (1 = a full core). */

@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks'
 import WebSocket from 'ws'
 import { encode, newHistogram, recordMs, type Histogram } from '../hist.ts'
 import type { Protocol } from '../targets/types.ts'
-import type { Command, ConnSpec, Load, Report, StepReport } from './messages.ts'
+import type { Command, ConnSpec, Load, Report, StepCounts, StepReport } from './messages.ts'
 import { isError, readAck, readMessage, sendFrame } from './wire.ts'
 
 const now = (): number => performance.timeOrigin + performance.now()
@@ -24,17 +24,10 @@ interface Conn {
   inflight: number
 }
 
-interface StepState {
+interface StepState extends StepCounts {
   step: number
   load: Load
   sending: boolean
-  sent: number
-  acked: number
-  delivered: number
-  stale: number
-  errors: number
-  errorSamples: string[]
-  closes: Record<string, number>
   deliveries: Histogram
   acks: Histogram
   lastArrival: number
