@@ -49,12 +49,15 @@ export class Hub {
   readonly #byUser = new Map<string, Set<Connection>>()
   readonly connections = new Set<Connection>()
   #checkingHeads = false
+  /** The `message` series of frames out, resolved once: it is counted for every delivered seq. */
+  readonly #messageFramesOut: { inc: (n: number) => void }
 
   constructor (deps: { db: Database, bus: Bus, log: Logger, metrics: Metrics }) {
     this.#db = deps.db
     this.#bus = deps.bus
     this.#log = deps.log
     this.#metrics = deps.metrics
+    this.#messageFramesOut = deps.metrics.framesOut.labels({ type: 'message' })
   }
 
   addConnection (conn: Connection): void {
@@ -136,7 +139,7 @@ export class Hub {
       }
     }
     membership.pending = []
-    this.#metrics.framesOut.inc({ type: 'message' }, flushed)
+    this.#messageFramesOut.inc(flushed)
     membership.replaying = false
     if (principal !== undefined && principal.role !== 'viewer' && !membership.inPresence) {
       membership.inPresence = true
@@ -158,7 +161,7 @@ export class Hub {
       }
       after = rows[rows.length - 1]?.seq ?? upTo
       this.#metrics.replayedMessages.inc(rows.length)
-      this.#metrics.framesOut.inc({ type: 'message' }, rows.length)
+      this.#messageFramesOut.inc(rows.length)
     }
   }
 
@@ -326,7 +329,7 @@ export class Hub {
       }
     }
     this.#metrics.deliveries.inc(written)
-    this.#metrics.framesOut.inc({ type: 'message' }, written)
+    this.#messageFramesOut.inc(written)
   }
 
   /** Applies a control event to local connections. */
