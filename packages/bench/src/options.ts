@@ -14,6 +14,8 @@ export interface BenchOptions {
   docs: boolean
   /** Run nothing: read this results JSON instead (to re-render the tables or the docs). */
   from: string | undefined
+  /** Only targets whose label contains one of these (case-insensitive); undefined: all. */
+  only: string[] | undefined
   help: boolean
 }
 
@@ -25,6 +27,7 @@ export const USAGE = `pnpm bench [options]
   --out FILE        results JSON (default packages/bench/results/<timestamp>.json)
   --docs            rewrite docs/benchmarks.md and docs/benchmarks.svg from this run
   --from FILE       run nothing: render the tables (and --docs) from a results JSON
+  --only LIST       comma-separated parts of target labels to run, e.g. "raw,pan +"; the rest are skipped
   --help
 
 Cluster targets, durable sends and history need DATABASE_URL (a Postgres server; the bench
@@ -40,6 +43,7 @@ export function parseOptions (argv: string[]): BenchOptions {
       out: { type: 'string' },
       docs: { type: 'boolean', default: false },
       from: { type: 'string' },
+      only: { type: 'string' },
       help: { type: 'boolean', default: false }
     },
     strict: true
@@ -57,6 +61,7 @@ export function parseOptions (argv: string[]): BenchOptions {
     out: values.out,
     docs: values.docs ?? false,
     from: values.from,
+    only: values.only?.split(',').map((s) => s.trim().toLowerCase()).filter((s) => s !== ''),
     help: values.help ?? false
   }
 }

@@ -45,7 +45,7 @@ async function main (): Promise<void> {
   const databaseUrl = postgresServerUrl()
   const cpuProfDir = options.cpuProf === undefined ? undefined : resolve(options.cpuProf)
   if (cpuProfDir !== undefined) mkdirSync(cpuProfDir, { recursive: true })
-  const ctx: RunContext = { quick: options.quick, databaseUrl, cpuProfDir, log }
+  const ctx: RunContext = { quick: options.quick, databaseUrl, cpuProfDir, only: options.only, log }
   const machine = await machineInfo(databaseUrl)
   log(`machine: ${machine.cpu} ×${machine.cores}, ${machine.memoryGiB} GiB, node ${machine.node}, load ${machine.loadavg}`)
   const results: ScenarioResult[] = []

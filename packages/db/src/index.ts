@@ -1,6 +1,7 @@
 export * from './database.ts'
 export * as schema from './schema/index.ts'
 export * from './queries/messages.ts'
+export * from './queries/commit.ts'
 export * from './queries/rooms.ts'
 export * from './queries/members.ts'
 export * from './queries/bans.ts'

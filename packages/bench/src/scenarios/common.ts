@@ -33,6 +33,9 @@ export async function onTarget (
   workers: number,
   body: (target: Target, pool: ClientPool) => Promise<Omit<TargetResult, 'label'>>
 ): Promise<TargetResult> {
+  if (ctx.only !== undefined && !ctx.only.some((part) => label.toLowerCase().includes(part))) {
+    return { label, skipped: 'not selected (--only)', steps: [], summary: {} }
+  }
   ctx.log(`- ${label}: starting`)
   let target: Target | undefined
   const pool = ClientPool.start(workers)

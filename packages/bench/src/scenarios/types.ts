@@ -9,6 +9,8 @@ export interface RunContext {
   databaseUrl: string | undefined
   /** Folder for V8 CPU profiles of the PAN servers; undefined: no profiling. */
   cpuProfDir: string | undefined
+  /** Only targets whose label contains one of these (lower case); undefined: all. */
+  only?: string[] | undefined
   log: (line: string) => void
 }
 
