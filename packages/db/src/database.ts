@@ -34,6 +34,9 @@ export interface DatabaseHandle {
 /** Arbitrary but fixed: every PAN replica takes this advisory lock around migrations. */
 const MIGRATION_LOCK_KEY = 7_253_311_020
 
+/** How often embedded mode refreshes planner statistics, ms. ANALYZE samples at most 30k rows a table. */
+const PGLITE_ANALYZE_MS = 5 * 60_000
+
 export const defaultMigrationsFolder = fileURLToPath(new URL('../../../drizzle', import.meta.url))
 
 export async function openDatabase (options: DatabaseOptions): Promise<DatabaseHandle> {
@@ -67,7 +70,11 @@ async function openPostgres (url: string, poolSize: number, migrationsFolder: st
       try {
         await lockClient`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`
         try {
+          const before = await appliedCount(lockClient)
           await migrate(drizzle({ client: lockClient }), { migrationsFolder })
+          // Fresh tables get statistics at once; autovacuum keeps them up from there. Without them
+          // the planner guesses index choices (docs/benchmarks.md, profile finding 1).
+          if (await appliedCount(lockClient) !== before) await lockClient`analyze`
         } finally {
           await lockClient`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`
         }
@@ -85,6 +92,10 @@ async function openPglite (dataDir: string | undefined, migrationsFolder: string
   if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true })
   const client = await PGlite.create(dataDir === undefined ? {} : { dataDir })
   const db = drizzle({ client, schema }) as unknown as Database
+  // PGlite has no autovacuum: without this its statistics are those of the last migration forever.
+  const analyzer = setInterval(() => {
+    client.exec('analyze').catch(() => {}) // a failed run only keeps the older statistics
+  }, PGLITE_ANALYZE_MS).unref()
   return {
     db,
     kind: 'pglite',
@@ -92,9 +103,21 @@ async function openPglite (dataDir: string | undefined, migrationsFolder: string
       const { migrate } = await import('drizzle-orm/pglite/migrator')
       // One process owns a PGlite data dir, so no lock is needed.
       await migrate(drizzle({ client }), { migrationsFolder })
+      await client.exec('analyze')
     },
-    async close () { await client.close() }
+    async close () {
+      clearInterval(analyzer)
+      await client.close()
+    }
   }
+}
+
+/** How many migrations drizzle has recorded as applied (0 before the first). */
+async function appliedCount (client: import('postgres').Sql): Promise<number> {
+  const [table] = await client<Array<{ found: string | null }>>`select to_regclass('drizzle.__drizzle_migrations')::text as found`
+  if (table?.found == null) return 0
+  const [row] = await client<Array<{ n: number }>>`select count(*)::int as n from drizzle.__drizzle_migrations`
+  return row?.n ?? 0
 }
 
 /** Compares the hashes drizzle recorded as applied with the migrations on disk. */
