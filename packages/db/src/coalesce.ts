@@ -1,9 +1,9 @@
 /**
- * Group commit for small statements: requests made while the previous group is in flight are
- * sent together as one statement, so N concurrent connects cost one round trip, not N. Idle, a
- * request waits only until the end of the current event-loop turn (`setImmediate`), which lets
- * the other sockets handled in that turn join it; under load, a group grows to whatever arrived
- * during the previous round trip, so the cost per request falls as the rate rises.
+ * Group commit for small statements: requests made while the previous group is in flight, or
+ * within `windowMs` of the first one, are sent together as one statement, so N concurrent
+ * connects cost one round trip, not N. The window matters for PGlite: its statements run on this
+ * thread, so a group is never "in flight" while other sockets are read, and without a window each
+ * group held one request (measured: 4,701 ban reads for 5,000 connects, ~2 ms each).
  *
  * Requests with the same key within a group share one item (the first one's) and one result.
  */
@@ -11,18 +11,22 @@ export class Coalescer<I, V> {
   readonly #key: (item: I) => string
   readonly #run: (items: I[]) => Promise<Map<string, V>>
   readonly #maxBatch: number
+  readonly #windowMs: number
   #pending = new Map<string, { item: I, waiters: Array<{ resolve: (v: V) => void, reject: (err: unknown) => void }> }>()
   #busy = false
 
   /**
    * @param key identifies an item; one result per key
    * @param run executes one group; must answer every key it was given
-   * @param maxBatch items per statement at most (bounds the statement's parameter count). Default 500.
+   * @param options.maxBatch items per statement at most (bounds its parameter count). Default 500.
+   * @param options.windowMs how long the first request of a group waits for others, in ms; 0 waits
+   *   only for the end of the current event-loop turn. Default 0.
    */
-  constructor (key: (item: I) => string, run: (items: I[]) => Promise<Map<string, V>>, maxBatch = 500) {
+  constructor (key: (item: I) => string, run: (items: I[]) => Promise<Map<string, V>>, options: { maxBatch?: number, windowMs?: number } = {}) {
     this.#key = key
     this.#run = run
-    this.#maxBatch = maxBatch
+    this.#maxBatch = options.maxBatch ?? 500
+    this.#windowMs = options.windowMs ?? 0
   }
 
   async load (item: I): Promise<V> {
@@ -34,8 +38,13 @@ export class Coalescer<I, V> {
         return
       }
       this.#pending.set(k, { item, waiters: [{ resolve, reject }] })
-      if (this.#pending.size === 1 && !this.#busy) setImmediate(() => { this.#flush() })
+      if (this.#pending.size === 1 && !this.#busy) this.#schedule()
     })
+  }
+
+  #schedule (): void {
+    if (this.#windowMs > 0) setTimeout(() => { this.#flush() }, this.#windowMs)
+    else setImmediate(() => { this.#flush() })
   }
 
   #flush (): void {
@@ -59,7 +68,7 @@ export class Coalescer<I, V> {
         }
       }
       this.#busy = false
-      if (this.#pending.size > 0) setImmediate(() => { this.#flush() })
+      if (this.#pending.size > 0) this.#schedule()
     }
     this.#run([...group.values()].map((e) => e.item)).then((results) => { settle(results) }, (err: unknown) => { settle(undefined, err) })
   }

@@ -35,7 +35,7 @@ t.test('groups are cut at maxBatch', async (t) => {
   const c = new Coalescer<number, number>(String, async (items) => {
     sizes.push(items.length)
     return new Map(items.map((n) => [String(n), n]))
-  }, 4)
+  }, { maxBatch: 4 })
   const out = await Promise.all(Array.from({ length: 10 }, async (_, i) => await c.load(i)))
   t.strictSame(out, Array.from({ length: 10 }, (_, i) => i))
   t.strictSame(sizes, [4, 4, 2])
@@ -50,4 +50,17 @@ t.test('a failing group rejects its requests only; a missing result rejects that
   await t.rejects(Promise.all([c.load('x'), c.load('y')]), /database down/)
   t.equal(await c.load('x'), 'x', 'the next group runs')
   await t.rejects(c.load('gone'), /no result for gone/)
+})
+
+t.test('with a window, requests spread over it go out as one group', async (t) => {
+  const groups: number[][] = []
+  const c = new Coalescer<number, number>(String, async (items) => {
+    groups.push(items)
+    return new Map(items.map((n) => [String(n), n]))
+  }, { windowMs: 50 })
+  const first = c.load(1)
+  await new Promise((resolve) => setImmediate(resolve))
+  const second = c.load(2)
+  t.strictSame(await Promise.all([first, second]), [1, 2])
+  t.strictSame(groups, [[1, 2]])
 })

@@ -118,6 +118,9 @@ export async function recordFirstJoins (db: Database, joins: readonly FirstJoin[
   return out
 }
 
+/** How long a first join waits for others to be written with it, ms: a join's latency, not a rate. */
+const GROUP_WINDOW_MS = 5
+
 /** Known first joins stay cached up to this many per database, then the cache starts over. */
 const FIRST_JOINS_CACHED = 200_000
 
@@ -135,7 +138,10 @@ const firstJoinState = new WeakMap<Database, { known: Map<string, number>, coale
 export async function recordFirstJoin (db: Database, roomId: string, userId: string, afterSeq: number): Promise<number> {
   let state = firstJoinState.get(db)
   if (state === undefined) {
-    state = { known: new Map(), coalescer: new Coalescer((j) => firstJoinKey(j.roomId, j.userId), async (joins) => await recordFirstJoins(db, joins)) }
+    state = {
+      known: new Map(),
+      coalescer: new Coalescer((j) => firstJoinKey(j.roomId, j.userId), async (joins) => await recordFirstJoins(db, joins), { windowMs: GROUP_WINDOW_MS })
+    }
     firstJoinState.set(db, state)
   }
   const key = firstJoinKey(roomId, userId)
