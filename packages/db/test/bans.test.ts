@@ -1,5 +1,5 @@
 import t from 'tap'
-import { activeBansOf, findBan, insertBan, liftBan, listBans, type BanRow, type NewBan } from '../src/index.ts'
+import { activeBansOf, activeBansOfUsers, findBan, insertBan, liftBan, listBans, type BanRow, type NewBan } from '../src/index.ts'
 import { eachDatabase, openTestDatabase } from './helpers.ts'
 
 const HOUR = 3_600_000
@@ -44,6 +44,13 @@ eachDatabase(t, async (t, kind) => {
     const active = await activeBansOf(db, 'cat')
     t.strictSame(active.map((b) => b.id).sort(), [network.id, room.id].sort())
     t.strictSame(await activeBansOf(db, 'eve'), [], 'a user never banned')
+
+    const many = await activeBansOfUsers(db, ['cat', 'dan', 'eve'])
+    t.strictSame([...many.keys()], ['cat', 'dan', 'eve'], 'every user asked for, in order')
+    t.strictSame(many.get('cat')?.map((b) => b.id).sort(), [network.id, room.id].sort(), 'the same rows as activeBansOf')
+    t.equal(many.get('dan')?.length, 1)
+    t.strictSame(many.get('eve'), [], 'an empty list for a user never banned')
+    t.strictSame([...(await activeBansOfUsers(db, [])).keys()], [])
   })
 
   t.test('listBans filters by room, user and activity', async (t) => {

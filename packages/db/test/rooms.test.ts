@@ -1,7 +1,7 @@
 import t from 'tap'
 import {
   addMember, closeRoom, commitMessages, countOpenRooms, findFirstJoin, findRoom, insertRoom, isMember, listMembers,
-  listRooms, recordFirstJoin, removeMember, roomHeads, roomsWithRetention, updateRoom, type NewRoom
+  listRooms, recordFirstJoin, recordFirstJoins, findRooms, removeMember, roomHeads, roomsWithRetention, updateRoom, type NewRoom
 } from '../src/index.ts'
 import { eachDatabase, openTestDatabase } from './helpers.ts'
 
@@ -94,6 +94,28 @@ eachDatabase(t, async (t, kind) => {
     t.equal(await recordFirstJoin(db, 'joins', 'bob', 0), 0, 'users apart')
     const together = await Promise.all([recordFirstJoin(db, 'joins', 'cat', 1), recordFirstJoin(db, 'joins', 'cat', 2)])
     t.equal(together[0], together[1], 'concurrent first joins agree')
+  })
+
+  t.test('recordFirstJoins: new and known joins in one call', async (t) => {
+    await insertRoom(db, room('joins2'))
+    t.equal(await recordFirstJoin(db, 'joins2', 'old', 3), 3)
+    const out = await recordFirstJoins(db, [
+      { roomId: 'joins2', userId: 'old', afterSeq: 10 },
+      { roomId: 'joins2', userId: 'new', afterSeq: 10 }
+    ])
+    t.strictSame(Object.fromEntries(out), { 'joins2\u0000old': 3, 'joins2\u0000new': 10 })
+    t.equal(await findFirstJoin(db, 'joins2', 'new'), 10)
+    const herd = await Promise.all(Array.from({ length: 30 }, async (_, i) => await recordFirstJoin(db, 'joins2', `u${i % 10}`, i)))
+    for (let i = 0; i < 30; i++) t.equal(herd[i], herd[i % 10], `u${i % 10}: concurrent joins agree`)
+    for (let i = 0; i < 10; i++) t.equal(await findFirstJoin(db, 'joins2', `u${i}`), herd[i], `u${i} is stored as answered`)
+  })
+
+  t.test('findRooms: many rooms in one statement', async (t) => {
+    await insertRoom(db, room('many-a'))
+    await insertRoom(db, room('many-b'))
+    const found = await findRooms(db, ['many-a', 'many-b', 'many-none'])
+    t.strictSame([...found.keys()].sort(), ['many-a', 'many-b'])
+    t.match(found.get('many-a'), { id: 'many-a', name: 'MANY-A' })
   })
 
   t.test('roomsWithRetention lists rooms with a numeric retentionDays', async (t) => {

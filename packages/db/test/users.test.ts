@@ -1,5 +1,5 @@
 import t from 'tap'
-import { findUser, touchUser, updateUser } from '../src/index.ts'
+import { findUser, touchUser, touchUsers, updateUser } from '../src/index.ts'
 import { eachDatabase, openTestDatabase } from './helpers.ts'
 
 eachDatabase(t, async (t, kind) => {
@@ -47,5 +47,23 @@ eachDatabase(t, async (t, kind) => {
     t.equal((await touchUser(db, 'eve', 'Token Name', 'agent')).name, 'Evelyn', 'a name set by an admin survives the next token')
     t.equal(await updateUser(db, 'nobody', { name: 'x' }), undefined, 'unknown user')
     t.equal(await updateUser(db, 'nobody', {}), undefined, 'unknown user, empty patch')
+  })
+
+  t.test('touchUsers: many users in one statement, with touchUser\'s rules', async (t) => {
+    await touchUser(db, 'old', null, 'agent')
+    await updateUser(db, 'kept', {})
+    await touchUser(db, 'named', 'Stored', 'agent')
+    const before = Date.now()
+    const names = await touchUsers(db, [
+      { id: 'new1', name: 'New One', role: 'agent' },
+      { id: 'old', name: 'Old', role: 'admin' },
+      { id: 'named', name: 'Token', role: 'viewer' },
+      { id: 'nameless', name: null, role: 'agent' }
+    ])
+    t.strictSame(Object.fromEntries(names), { new1: 'New One', old: 'Old', named: 'Stored', nameless: null })
+    t.match(await findUser(db, 'old'), { name: 'Old', role: 'admin' }, 'a token name fills an empty name; role follows the token')
+    t.match(await findUser(db, 'named'), { name: 'Stored', role: 'viewer' }, 'a stored name is kept')
+    t.ok(((await findUser(db, 'new1'))?.lastSeenAt?.getTime() ?? 0) >= before - 1000, 'lastSeenAt is set')
+    t.strictSame([...(await touchUsers(db, [])).keys()], [])
   })
 })

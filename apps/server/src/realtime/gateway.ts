@@ -85,25 +85,42 @@ export class Gateway {
   }
 
   async #open (conn: Connection, token: string | undefined): Promise<boolean> {
+    const { access, bus, users } = this.#deps
     const principal = this.#deps.verify(token)
     if (principal === null) {
       conn.close(CloseCode.unauthorized, 'unauthorized')
       return false
     }
     conn.principal = principal
-    if (await this.#deps.access.isNetworkBanned(principal.id)) {
+    let banEpoch = access.banEpoch
+    if (await access.isNetworkBanned(principal.id)) {
       conn.close(CloseCode.banned, 'banned')
       return false
     }
-    if (!(await this.#deps.bus.acquireConnection(principal.id, conn.id, this.#options.limits.connectionsPerUser))) {
+    if (!(await bus.acquireConnection(principal.id, conn.id, this.#options.limits.connectionsPerUser))) {
       conn.close(CloseCode.tooManyConnections, 'too many connections for this user')
       return false
     }
+    try {
+      conn.name = await users.seen(principal)
+      // A ban that reached this replica while the connection was being set up found no
+      // connection of the user to close: look again (from the database: the cache was dropped).
+      while (banEpoch !== access.banEpoch) {
+        banEpoch = access.banEpoch
+        if (await access.isNetworkBanned(principal.id)) {
+          conn.close(CloseCode.banned, 'banned')
+          await bus.releaseConnection(principal.id, conn.id)
+          return false
+        }
+      }
+    } catch (err) {
+      await bus.releaseConnection(principal.id, conn.id)
+      throw err
+    }
     if (conn.closed) {
-      await this.#deps.bus.releaseConnection(principal.id, conn.id)
+      await bus.releaseConnection(principal.id, conn.id)
       return false
     }
-    conn.name = await this.#deps.users.seen(principal)
     this.#deps.hub.addConnection(conn)
     this.#deps.metrics.connections.inc()
     this.#deps.log.debug({ connectionId: conn.id, userId: principal.id, role: principal.role }, 'connection opened')

@@ -1,30 +1,48 @@
-import { activeBansOf, findRoom, isMember, type BanRow, type Database, type RoomRow } from '@pan/db'
+import { activeBansOfUsers, Coalescer, findRooms, isMember, type BanRow, type Database, type RoomRow } from '@pan/db'
 import type { Bus } from '@pan/bus'
 import { PanError } from '../errors.ts'
 import { canView, type Principal } from '../auth.ts'
+import { GROUP_WINDOW_MS } from './users.ts'
 
 /**
- * Who may do what in which room. Rooms and each user's bans are cached and invalidated by bus
- * control events, so the hot path (join, send) rarely touches the database and a ban made on
- * any replica bites here within the bus's latency.
+ * Who may do what in which room. Rooms and each user's bans (an empty list included) are cached
+ * and invalidated by bus control events, so the hot path (connect, join, send) rarely touches the
+ * database and a ban made on any replica bites here within the bus's latency. Users whose bans
+ * are not cached yet, typically a herd of fresh connections, are read together, one statement
+ * per group.
  */
 export class Access {
   readonly #db: Database
   readonly #rooms = new Map<string, RoomRow>()
   readonly #bans = new Map<string, BanRow[]>()
+  readonly #loadBans: Coalescer<string, BanRow[]>
+  readonly #loadRooms: Coalescer<string, RoomRow | undefined>
+  /** As `banEpoch`, for rooms. */
+  #roomEpoch = 0
   readonly #unsubscribe: () => void
+  /**
+   * Bumped whenever cached bans are invalidated. A read that was in flight across a bump may
+   * predate the ban that caused it, so its result is not cached; callers that act on a "not
+   * banned" answer later (the gateway, before it registers a connection) compare it too.
+   */
+  banEpoch = 0
 
   constructor (db: Database, bus: Bus) {
     this.#db = db
+    this.#loadBans = new Coalescer((id) => id, async (ids) => await activeBansOfUsers(db, ids), { windowMs: GROUP_WINDOW_MS })
+    this.#loadRooms = new Coalescer((id) => id, async (ids) => {
+      const found = await findRooms(db, ids)
+      return new Map(ids.map((id) => [id, found.get(id)]))
+    }, { windowMs: GROUP_WINDOW_MS })
     this.#unsubscribe = bus.onControl((event) => {
       switch (event.type) {
         case 'ban':
         case 'ban_lifted':
-          this.#bans.delete(event.userId)
+          this.forgetBans(event.userId)
           break
         case 'room_closed':
         case 'room_updated':
-          this.#rooms.delete(event.roomId)
+          this.forgetRoom(event.roomId)
           break
         case 'membership_revoked':
           break
@@ -37,10 +55,20 @@ export class Access {
   }
 
   /** Forgets cached state for a room or a user's bans (after a local write). */
-  forgetRoom (roomId: string): void { this.#rooms.delete(roomId) }
-  forgetBans (userId: string): void { this.#bans.delete(userId) }
+  forgetRoom (roomId: string): void {
+    this.#roomEpoch += 1
+    this.#rooms.delete(roomId)
+  }
+
+  forgetBans (userId: string): void {
+    this.banEpoch += 1
+    this.#bans.delete(userId)
+  }
+
   /** Forgets everything: after a bus resync, invalidations may have been lost with the payloads. */
   forgetAll (): void {
+    this.banEpoch += 1
+    this.#roomEpoch += 1
     this.#rooms.clear()
     this.#bans.clear()
   }
@@ -49,19 +77,25 @@ export class Access {
   async room (roomId: string): Promise<RoomRow> {
     const cached = this.#rooms.get(roomId)
     if (cached !== undefined) return cached
-    const row = await findRoom(this.#db, roomId)
+    const epoch = this.#roomEpoch
+    const row = await this.#loadRooms.load(roomId)
     if (row === undefined) throw new PanError('PAN_ERR_ROOM_NOT_FOUND', `room ${roomId} does not exist`)
-    if (this.#rooms.size > 100_000) this.#rooms.clear()
-    this.#rooms.set(roomId, row)
+    if (epoch === this.#roomEpoch) {
+      if (this.#rooms.size > 100_000) this.#rooms.clear()
+      this.#rooms.set(roomId, row)
+    }
     return row
   }
 
   async #activeBans (userId: string): Promise<BanRow[]> {
     let bans = this.#bans.get(userId)
     if (bans === undefined) {
-      bans = await activeBansOf(this.#db, userId)
-      if (this.#bans.size > 100_000) this.#bans.clear()
-      this.#bans.set(userId, bans)
+      const epoch = this.banEpoch
+      bans = await this.#loadBans.load(userId)
+      if (epoch === this.banEpoch) {
+        if (this.#bans.size > 100_000) this.#bans.clear()
+        this.#bans.set(userId, bans)
+      }
     }
     const now = Date.now()
     return bans.filter((b) => b.liftedAt === null && (b.expiresAt === null || b.expiresAt.getTime() > now))

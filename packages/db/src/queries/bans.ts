@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import { and, asc, eq, gt, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { Database } from '../database.ts'
 import { bans } from '../schema/bans.ts'
 
@@ -39,6 +39,15 @@ const inactiveCondition = (): SQL => or(isNotNull(bans.liftedAt), and(isNotNull(
 /** The user's active bans: network-wide (`roomId` null) and per room. */
 export async function activeBansOf (db: Database, userId: string): Promise<BanRow[]> {
   return await db.select().from(bans).where(and(eq(bans.userId, userId), activeCondition()))
+}
+
+/** `activeBansOf` for many users in one statement: every id asked for is in the map, with [] when not banned. */
+export async function activeBansOfUsers (db: Database, userIds: readonly string[]): Promise<Map<string, BanRow[]>> {
+  const out = new Map<string, BanRow[]>(userIds.map((id) => [id, []]))
+  if (userIds.length === 0) return out
+  const rows = await db.select().from(bans).where(and(inArray(bans.userId, [...userIds]), activeCondition()))
+  for (const row of rows) out.get(row.userId)?.push(row)
+  return out
 }
 
 export interface BanListQuery {

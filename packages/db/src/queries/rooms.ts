@@ -1,4 +1,5 @@
 import { and, asc, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { Coalescer } from '../coalesce.ts'
 import type { Database } from '../database.ts'
 import { rooms, type RoomConfigColumn } from '../schema/rooms.ts'
 import { roomMembers } from '../schema/room-members.ts'
@@ -24,6 +25,13 @@ export async function insertRoom (db: Database, room: NewRoom): Promise<RoomRow 
 export async function findRoom (db: Database, id: string): Promise<RoomRow | undefined> {
   const [row] = await db.select().from(rooms).where(eq(rooms.id, id))
   return row
+}
+
+/** `findRoom` for many ids in one statement; rooms that do not exist are absent. */
+export async function findRooms (db: Database, ids: readonly string[]): Promise<Map<string, RoomRow>> {
+  if (ids.length === 0) return new Map()
+  const rows = await db.select().from(rooms).where(inArray(rooms.id, [...ids]))
+  return new Map(rows.map((row) => [row.id, row]))
 }
 
 /** Each room's latest seq, by id; rooms that do not exist are absent. */
@@ -81,12 +89,68 @@ export async function closeRoom (db: Database, id: string): Promise<RoomRow | un
   return row
 }
 
-/** Records a user's first join of a room (kept if one exists); returns the seq their history starts after. */
+export interface FirstJoin {
+  roomId: string
+  userId: string
+  /** The room's seq at this join: kept only if the user never joined before. */
+  afterSeq: number
+}
+
+const firstJoinKey = (roomId: string, userId: string): string => `${roomId}\u0000${userId}`
+
+/**
+ * `recordFirstJoin` for many joins in one round trip when all are first joins (two when some
+ * are not: their stored seq is read back). Keys (`room \0 user`) must be distinct.
+ */
+export async function recordFirstJoins (db: Database, joins: readonly FirstJoin[]): Promise<Map<string, number>> {
+  const out = new Map<string, number>()
+  if (joins.length === 0) return out
+  const inserted = await db.insert(roomFirstJoins).values([...joins]).onConflictDoNothing()
+    .returning({ roomId: roomFirstJoins.roomId, userId: roomFirstJoins.userId, afterSeq: roomFirstJoins.afterSeq })
+  for (const row of inserted) out.set(firstJoinKey(row.roomId, row.userId), row.afterSeq)
+  const known = joins.filter((j) => !out.has(firstJoinKey(j.roomId, j.userId)))
+  if (known.length > 0) {
+    const rows = await db.select({ roomId: roomFirstJoins.roomId, userId: roomFirstJoins.userId, afterSeq: roomFirstJoins.afterSeq })
+      .from(roomFirstJoins)
+      .where(or(...known.map((j) => and(eq(roomFirstJoins.roomId, j.roomId), eq(roomFirstJoins.userId, j.userId)))))
+    for (const row of rows) out.set(firstJoinKey(row.roomId, row.userId), row.afterSeq)
+  }
+  return out
+}
+
+/** How long a first join waits for others to be written with it, ms: a join's latency, not a rate. */
+const GROUP_WINDOW_MS = 5
+
+/** Known first joins stay cached up to this many per database, then the cache starts over. */
+const FIRST_JOINS_CACHED = 200_000
+
+/**
+ * Per database handle: first joins already recorded (a row is never changed once written, so
+ * the cache needs no invalidation) and the coalescer that records new ones in groups.
+ */
+const firstJoinState = new WeakMap<Database, { known: Map<string, number>, coalescer: Coalescer<FirstJoin, number> }>()
+
+/**
+ * Records a user's first join of a room (kept if one exists); returns the seq their history
+ * starts after. Every join calls this, so it is cheap: a rejoin known to this process costs no
+ * round trip, and concurrent first joins are written together (see `Coalescer`).
+ */
 export async function recordFirstJoin (db: Database, roomId: string, userId: string, afterSeq: number): Promise<number> {
-  await db.insert(roomFirstJoins).values({ roomId, userId, afterSeq }).onConflictDoNothing()
-  const [row] = await db.select({ afterSeq: roomFirstJoins.afterSeq }).from(roomFirstJoins)
-    .where(and(eq(roomFirstJoins.roomId, roomId), eq(roomFirstJoins.userId, userId)))
-  return row?.afterSeq ?? afterSeq
+  let state = firstJoinState.get(db)
+  if (state === undefined) {
+    state = {
+      known: new Map(),
+      coalescer: new Coalescer((j) => firstJoinKey(j.roomId, j.userId), async (joins) => await recordFirstJoins(db, joins), { windowMs: GROUP_WINDOW_MS })
+    }
+    firstJoinState.set(db, state)
+  }
+  const key = firstJoinKey(roomId, userId)
+  const known = state.known.get(key)
+  if (known !== undefined) return known
+  const seq = await state.coalescer.load({ roomId, userId, afterSeq })
+  if (state.known.size >= FIRST_JOINS_CACHED) state.known.clear()
+  state.known.set(key, seq)
+  return seq
 }
 
 /** The seq a user's history starts after, or undefined if they never joined. */

@@ -20,6 +20,30 @@ export async function touchUser (db: Database, id: string, name: string | null, 
   return row
 }
 
+/** A user as seen in a token: `touchUsers` input. */
+export interface SeenUser {
+  id: string
+  name: string | null
+  role: string
+}
+
+/**
+ * `touchUser` for many users in one statement (ids must be distinct: one row may not be
+ * updated twice by one `ON CONFLICT DO UPDATE`). Answers each user's stored name by id.
+ */
+export async function touchUsers (db: Database, seen: readonly SeenUser[]): Promise<Map<string, string | null>> {
+  if (seen.length === 0) return new Map()
+  const now = new Date()
+  const rows = await db.insert(users)
+    .values(seen.map((u) => ({ id: u.id, name: u.name, role: u.role, lastSeenAt: now })))
+    .onConflictDoUpdate({
+      target: users.id,
+      set: { lastSeenAt: sql`excluded.last_seen_at`, role: sql`excluded.role`, name: sql`coalesce(${users.name}, excluded.name)` }
+    })
+    .returning({ id: users.id, name: users.name })
+  return new Map(rows.map((r) => [r.id, r.name]))
+}
+
 export async function findUser (db: Database, id: string): Promise<UserRow | undefined> {
   const [row] = await db.select().from(users).where(eq(users.id, id))
   return row

@@ -1,0 +1,75 @@
+/**
+ * Group commit for small statements: requests made while the previous group is in flight, or
+ * within `windowMs` of the first one, are sent together as one statement, so N concurrent
+ * connects cost one round trip, not N. The window matters for PGlite: its statements run on this
+ * thread, so a group is never "in flight" while other sockets are read, and without a window each
+ * group held one request (measured: 4,701 ban reads for 5,000 connects, ~2 ms each).
+ *
+ * Requests with the same key within a group share one item (the first one's) and one result.
+ */
+export class Coalescer<I, V> {
+  readonly #key: (item: I) => string
+  readonly #run: (items: I[]) => Promise<Map<string, V>>
+  readonly #maxBatch: number
+  readonly #windowMs: number
+  #pending = new Map<string, { item: I, waiters: Array<{ resolve: (v: V) => void, reject: (err: unknown) => void }> }>()
+  #busy = false
+
+  /**
+   * @param key identifies an item; one result per key
+   * @param run executes one group; must answer every key it was given
+   * @param options.maxBatch items per statement at most (bounds its parameter count). Default 500.
+   * @param options.windowMs how long the first request of a group waits for others, in ms; 0 waits
+   *   only for the end of the current event-loop turn. Default 0.
+   */
+  constructor (key: (item: I) => string, run: (items: I[]) => Promise<Map<string, V>>, options: { maxBatch?: number, windowMs?: number } = {}) {
+    this.#key = key
+    this.#run = run
+    this.#maxBatch = options.maxBatch ?? 500
+    this.#windowMs = options.windowMs ?? 0
+  }
+
+  async load (item: I): Promise<V> {
+    return await new Promise<V>((resolve, reject) => {
+      const k = this.#key(item)
+      const entry = this.#pending.get(k)
+      if (entry !== undefined) {
+        entry.waiters.push({ resolve, reject })
+        return
+      }
+      this.#pending.set(k, { item, waiters: [{ resolve, reject }] })
+      if (this.#pending.size === 1 && !this.#busy) this.#schedule()
+    })
+  }
+
+  #schedule (): void {
+    if (this.#windowMs > 0) setTimeout(() => { this.#flush() }, this.#windowMs)
+    else setImmediate(() => { this.#flush() })
+  }
+
+  #flush (): void {
+    if (this.#busy || this.#pending.size === 0) return
+    this.#busy = true
+    let group = this.#pending
+    if (group.size > this.#maxBatch) {
+      const all = [...group]
+      group = new Map(all.slice(0, this.#maxBatch))
+      this.#pending = new Map(all.slice(this.#maxBatch))
+    } else {
+      this.#pending = new Map()
+    }
+    const settle = (results: Map<string, V> | undefined, err?: unknown): void => {
+      for (const [k, { waiters }] of group) {
+        const value = results?.get(k)
+        for (const w of waiters) {
+          if (results === undefined) w.reject(err)
+          else if (value === undefined && !results.has(k)) w.reject(new Error(`no result for ${k}`))
+          else w.resolve(value as V)
+        }
+      }
+      this.#busy = false
+      if (this.#pending.size > 0) this.#schedule()
+    }
+    this.#run([...group.values()].map((e) => e.item)).then((results) => { settle(results) }, (err: unknown) => { settle(undefined, err) })
+  }
+}
