@@ -30,6 +30,8 @@ export interface ClusterOptions {
   logDir?: string
   /** Bound on each replica's and nginx's readiness wait, ms. Default 30000. */
   readyTimeoutMs?: number
+  /** Extra node flags for every replica (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[]
 }
 
 export interface HttpOptions {
@@ -136,7 +138,7 @@ export async function startCluster (options: ClusterOptions = {}): Promise<Clust
     }
     const ports = await distinctFreePorts(count)
     const replicas = ports.map((port, i) => new Replica({
-      id: `r${i + 1}`, port, env, logFile: join(logDir, `r${i + 1}.log`), readyTimeoutMs
+      id: `r${i + 1}`, port, env, logFile: join(logDir, `r${i + 1}.log`), readyTimeoutMs, nodeArgs: options.nodeArgs
     }))
     started.replicas = replicas
     // All at once, as a real deploy boots them: they migrate the empty database under a lock.

@@ -20,6 +20,8 @@ export interface ReplicaOptions {
   logFile: string
   /** How long `start()` waits for `GET /readyz` to answer 200, ms. */
   readyTimeoutMs: number
+  /** Extra node flags before the entry point (e.g. `--cpu-prof`, which NODE_OPTIONS refuses). */
+  nodeArgs?: string[]
 }
 
 /**
@@ -53,7 +55,7 @@ export class Replica {
   async start (): Promise<void> {
     if (this.running) return
     const env = { ...this.#options.env, PORT: String(this.port), HOST: '127.0.0.1', PAN_REPLICA_ID: this.id }
-    const proc = new Managed(process.execPath, ['--import', tsxLoader, serverEntry], { env, cwd: repoRoot, logFile: this.logFile })
+    const proc = new Managed(process.execPath, [...(this.#options.nodeArgs ?? []), '--import', tsxLoader, serverEntry], { env, cwd: repoRoot, logFile: this.logFile })
     this.#process = proc
     await waitUntil(async () => {
       if (proc.exit !== undefined) throw new WaitAbort(`replica ${this.id} ${describeExit(proc.exit)} before it was ready\n${tail(this.logFile)}`)

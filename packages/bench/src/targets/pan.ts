@@ -130,7 +130,9 @@ async function startPanCluster (options: PanOptions): Promise<Target> {
     replicas,
     nginx: false,
     readyTimeoutMs: 60_000,
-    env: { ...PAN_BENCH_ENV, ...options.env, NODE_OPTIONS: nodeFlags(options).join(' ') }
+    // As flags, not NODE_OPTIONS: node refuses --cpu-prof there.
+    nodeArgs: nodeFlags(options),
+    env: { ...PAN_BENCH_ENV, ...options.env }
   })
   const db = attach(new URL(cluster.databaseUrl).pathname.slice(1), cluster.databaseUrl)
   const token = (sub: string, role: 'agent' | 'admin' = 'agent'): string => cluster.token(sub, role, sub, 6 * 3600)
