@@ -118,7 +118,7 @@ async function explain (databaseUrl: string): Promise<string> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
   try {
     await sql.unsafe('prepare pan_history as select "seq", "client_id", "sender_id", "sender_name", "text", "data", "stream_status", ' +
-      'floor(extract(epoch from "created_at") * 1000)::float8 from "messages" ' +
+      'floor(extract(epoch from "created_at") * 1000)::float8 as "ts" from "messages" ' +
       'where ("messages"."room_id" = $1 and "messages"."seq" > $2 and "messages"."seq" <= $3) order by "messages"."seq" desc limit $4')
     const execute = `execute pan_history('hist-big', 0, ${Number.MAX_SAFE_INTEGER}, 101)`
     for (let i = 0; i < 6; i++) await sql.unsafe(execute)
