@@ -1,5 +1,5 @@
 import t from 'tap'
-import { commitMessages, insertRoom, readHistory, readRange, firstStoredSeqAfter, closeRoom, type NewMessage } from '../src/index.ts'
+import { commitMessages, insertRoom, readHistory, readHistoryPage, readRange, firstStoredSeqAfter, closeRoom, toMessage, type HistoryRange, type NewMessage } from '../src/index.ts'
 import { eachDatabase, openTestDatabase } from './helpers.ts'
 
 eachDatabase(t, async (t, kind) => {
@@ -37,6 +37,43 @@ eachDatabase(t, async (t, kind) => {
     t.strictSame(hidden.map((r) => r.seq), [200, 201])
     t.equal(await firstStoredSeqAfter(db, 'r2', 5), 6)
     t.equal(await firstStoredSeqAfter(db, 'r2', 201), null)
+  })
+
+  t.test('history pages in the wire shape match the stored rows', async (t) => {
+    await insertRoom(db, { id: 'wire', name: 'Wire', visibility: 'public', config: {}, metadata: {}, createdBy: null })
+    const batch: NewMessage[] = Array.from({ length: 12 }, (_, i) => ({
+      roomId: 'wire',
+      clientId: `w${i}`,
+      senderId: i % 3 === 0 ? 'carol' : 'dave',
+      senderName: i % 3 === 0 ? 'Carol' : 'Dave',
+      ...(i % 2 === 0 ? { text: `text ${i}` } : {}),
+      ...(i % 4 !== 0 ? { data: { i, nested: { ok: true } } } : {}),
+      ...(i === 5 ? { streamStatus: 'interrupted' as const } : {})
+    }))
+    const committed = await commitMessages(db, batch)
+    // One transaction shares one now(): later commits, one each, bring timestamps with other sub-ms parts.
+    for (let i = 0; i < 5; i++) committed.push(...await commitMessages(db, [{ roomId: 'wire', clientId: `later${i}`, senderId: 'dave', senderName: 'Dave', text: 'later' }]))
+    const ranges: HistoryRange[] = [
+      { limit: 4, direction: 'desc' },
+      { limit: 50, direction: 'desc' },
+      { after: 3, limit: 4, direction: 'asc' },
+      { after: 3, before: 9, limit: 50, direction: 'asc' },
+      { before: 9, limit: 3, direction: 'desc' },
+      { before: 1, limit: 3, direction: 'desc' },
+      { hiddenUpTo: 10, limit: 50, direction: 'desc' },
+      { after: 2, hiddenUpTo: 6, limit: 50, direction: 'asc' },
+      { from: 'carol', limit: 2, direction: 'desc' },
+      { from: 'carol', after: 1, limit: 50, direction: 'asc' },
+      { from: 'nobody', limit: 50, direction: 'desc' }
+    ]
+    for (const range of ranges) {
+      const expected = (await readHistory(db, 'wire', range)).map(toMessage)
+      t.strictSame(await readHistoryPage(db, 'wire', range), expected, JSON.stringify(range))
+    }
+    const page = await readHistoryPage(db, 'wire', { after: 0, limit: 50, direction: 'asc' })
+    t.strictSame(page.map((m) => m.ts), committed.map((o) => o.ok ? o.message.createdAt.getTime() : -1), 'ts is the ack\'s epoch ms')
+    t.strictSame(Object.keys(page[0] ?? {}).sort(), ['from', 'id', 'room', 'seq', 'text', 'ts'], 'absent text, data and stream are left out, not null')
+    t.strictSame(page[5]?.stream, { status: 'interrupted' })
   })
 
   t.test('a closed room stores nothing', async (t) => {

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { Type, type Static } from 'typebox'
-import { findFirstJoin, readHistory, toMessage, type RoomRow } from '@pan/db'
+import { findFirstJoin, readHistoryPage, type RoomRow } from '@pan/db'
 import { HistoryQuery, Message, Page, PostMessageBody, PostMessageReply, RoomId, Seq, UserId } from '@pan/protocol'
 import type { Principal } from '../auth.ts'
 import { RoomParams, errorResponses } from './common.ts'
@@ -59,7 +59,7 @@ export async function messageRoutes (fastify: FastifyInstance): Promise<void> {
     if (hidden === null) return { items: [], nextCursor: null }
 
     const forward = state.after !== undefined
-    const rows = await readHistory(db, room.id, {
+    const rows = await readHistoryPage(db, room.id, {
       after: state.after,
       before: state.before,
       from: state.from,
@@ -77,7 +77,7 @@ export async function messageRoutes (fastify: FastifyInstance): Promise<void> {
           : { room: state.room, before: edge.seq, from: state.from, limit: state.limit }
       }
     }
-    return { items: page.map(toMessage), nextCursor: next === null ? null : cursor.encode(next) }
+    return { items: page, nextCursor: next === null ? null : cursor.encode(next) }
   })
 
   app.post('/v1/rooms/:room/messages', {

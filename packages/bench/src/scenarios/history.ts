@@ -109,13 +109,20 @@ async function seed (target: Target, total: number, log: (line: string) => void)
   }
 }
 
-/** EXPLAIN of the history query as drizzle sends it (readHistory: latest first, then reversed). */
+/**
+ * EXPLAIN of the history query as PAN sends it (readHistoryPage: a statement prepared once per
+ * connection, latest first, then reversed), after as many executions as it takes Postgres's plan
+ * cache to settle on the plan a running server keeps (a generic one shows `$1` in its conditions).
+ */
 async function explain (databaseUrl: string): Promise<string> {
   const sql = postgres(databaseUrl, { max: 1, onnotice: () => {} })
   try {
-    const rows = await sql.unsafe<Array<{ 'QUERY PLAN': string }>>(
-      'explain (analyze, buffers) select "room_id", "seq", "client_id", "sender_id", "sender_name", "text", "data", "stream_status", "created_at" ' +
-      'from "messages" where "messages"."room_id" = $1 order by "messages"."seq" desc limit $2', ['hist-big', 100])
+    await sql.unsafe('prepare pan_history as select "seq", "client_id", "sender_id", "sender_name", "text", "data", "stream_status", ' +
+      'floor(extract(epoch from "created_at") * 1000)::float8 as "ts" from "messages" ' +
+      'where ("messages"."room_id" = $1 and "messages"."seq" > $2 and "messages"."seq" <= $3) order by "messages"."seq" desc limit $4')
+    const execute = `execute pan_history('hist-big', 0, ${Number.MAX_SAFE_INTEGER}, 101)`
+    for (let i = 0; i < 6; i++) await sql.unsafe(execute)
+    const rows = await sql.unsafe<Array<{ 'QUERY PLAN': string }>>(`explain (analyze, buffers) ${execute}`)
     return rows.map((r) => r['QUERY PLAN']).join('\n')
   } finally {
     await sql.end({ timeout: 5 })
