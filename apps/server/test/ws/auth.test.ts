@@ -105,6 +105,17 @@ t.test('HS256 server', async (t) => {
     t.not(res.status, 401, 'REST accepts the same token')
   })
 
+  t.test('a token accepted earlier is refused once it expires (verified tokens are cached)', async (t) => {
+    const exp = nowSec() + 2
+    const token = createSigner({ key: TEST_SECRET, algorithm: 'HS256' })({ sub: 'shortlived', role: 'agent', exp })
+    const before = await fetch(`${server.url}/v1/rooms`, { headers: { authorization: `Bearer ${token}` } })
+    t.equal(before.status, 200, 'accepted while valid')
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, exp * 1000 - Date.now()) + 50))
+    const after = await fetch(`${server.url}/v1/rooms`, { headers: { authorization: `Bearer ${token}` } })
+    t.equal(after.status, 401, 'refused after exp, though it was verified before')
+    await assertRefused(t, `${server.wsUrl}?token=${token}`, {}, 4001)
+  })
+
   t.test('no token: WS 4001, REST 401', async (t) => {
     await assertRefused(t, server.wsUrl, {}, 4001)
     await assertRefused(t, `${server.wsUrl}?token=`, {}, 4001)
