@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import WebSocket, { WebSocketServer } from 'ws'
-import { Connection } from '../../src/realtime/connection.ts'
+import { Connection, Rooms, type Membership } from '../../src/realtime/connection.ts'
 import { joinWire, prepareFrame } from '../../src/realtime/frame.ts'
 
 type Tap = Test
@@ -94,4 +94,33 @@ t.test('stream state is created on first use', async (t) => {
   t.strictSame(conn.finishedStreams.get('s1'), { type: 'ack', room: 'r', id: 's1', seq: 1, ts: 1 })
   conn.streams.set('s2', { room: 'r' })
   t.equal(conn.streams.get('s2')?.room, 'r')
+})
+
+t.test('Rooms behaves as a Map of room id to membership, in join order', async (t) => {
+  const m = (lastSeq: number): Membership => ({ lastSeq, replaying: false, pending: undefined, inPresence: false })
+  const rooms = new Rooms()
+  t.equal(rooms.size, 0)
+  t.equal(rooms.get('a'), undefined)
+  t.notOk(rooms.delete('a'))
+  const a = m(1)
+  rooms.set('a', a)
+  rooms.set('a', a)
+  t.equal(rooms.size, 1)
+  t.equal(rooms.get('a'), a)
+  t.notOk(rooms.has('b'))
+  rooms.set('b', m(2))
+  rooms.set('c', m(3))
+  t.equal(rooms.size, 3)
+  t.strictSame(rooms.keys(), ['a', 'b', 'c'])
+  t.strictSame([...rooms].map(([id, x]) => [id, x.lastSeq]), [['a', 1], ['b', 2], ['c', 3]])
+  t.ok(rooms.delete('b'))
+  t.notOk(rooms.has('b'))
+  t.strictSame(rooms.keys(), ['a', 'c'])
+  const single = new Rooms()
+  single.set('x', m(7))
+  t.ok(single.delete('x'))
+  t.equal(single.size, 0)
+  t.strictSame([...single], [])
+  single.set('y', m(8))
+  t.strictSame(single.keys(), ['y'])
 })
