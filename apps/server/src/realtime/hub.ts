@@ -5,6 +5,7 @@ import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
 import { messageFrame, decodeRoomEvent, encodeEvent, frameType } from './room-events.ts'
 import type { Connection, Membership } from './connection.ts'
+import { joinWire, prepareFrame, type OutFrame } from './frame.ts'
 
 /** How long an out-of-order message waits for the missing ones before they are read from the database. */
 const GAP_WAIT_MS = 100
@@ -13,11 +14,12 @@ const REPLAY_PAGE = 1000
 /** This replica's view of one room with local members. */
 class LocalRoom {
   readonly id: string
-  readonly members = new Set<Connection>()
+  /** Member sockets and their delivery state in this room (the same objects as in `conn.rooms`). */
+  readonly members = new Map<Connection, Membership>()
   /** Highest seq delivered locally; undefined until the baseline is read after subscribing. */
   lastSeq: number | undefined
   /** Messages that arrived ahead of a gap, by seq. */
-  readonly ahead = new Map<number, string>()
+  readonly ahead = new Map<number, OutFrame>()
   gapTimer: NodeJS.Timeout | undefined
   filling = false
   /** The room's head in the database at the previous check; still undelivered a check later means a lost payload. */
@@ -46,7 +48,8 @@ export class Hub {
   readonly #log: Logger
   readonly #metrics: Metrics
   readonly #rooms = new Map<string, LocalRoom>()
-  readonly #byUser = new Map<string, Set<Connection>>()
+  /** A user's local connections: most users have one, so a Set only from the second. */
+  readonly #byUser = new Map<string, Connection | Set<Connection>>()
   readonly connections = new Set<Connection>()
   #checkingHeads = false
   /** The `message` series of frames out, resolved once: it is counted for every delivered seq. */
@@ -64,12 +67,10 @@ export class Hub {
     this.connections.add(conn)
     const userId = conn.principal?.id
     if (userId === undefined) return
-    let set = this.#byUser.get(userId)
-    if (set === undefined) {
-      set = new Set()
-      this.#byUser.set(userId, set)
-    }
-    set.add(conn)
+    const known = this.#byUser.get(userId)
+    if (known === undefined) this.#byUser.set(userId, conn)
+    else if (known instanceof Set) known.add(conn)
+    else if (known !== conn) this.#byUser.set(userId, new Set([known, conn]))
   }
 
   /** Takes a closed connection out of every room and of presence. */
@@ -77,15 +78,20 @@ export class Hub {
     this.connections.delete(conn)
     const userId = conn.principal?.id
     if (userId !== undefined) {
-      const set = this.#byUser.get(userId)
-      set?.delete(conn)
-      if (set?.size === 0) this.#byUser.delete(userId)
+      const known = this.#byUser.get(userId)
+      if (known === conn) this.#byUser.delete(userId)
+      else if (known instanceof Set) {
+        known.delete(conn)
+        if (known.size === 0) this.#byUser.delete(userId)
+      }
     }
     await Promise.all([...conn.rooms.keys()].map(async (room) => { await this.leave(conn, room) }))
   }
 
   connectionsOf (userId: string): Iterable<Connection> {
-    return this.#byUser.get(userId) ?? []
+    const known = this.#byUser.get(userId)
+    if (known === undefined) return []
+    return known instanceof Set ? known : [known]
   }
 
   /** Ids of rooms with local members. */
@@ -102,11 +108,11 @@ export class Hub {
     const local = this.#ensureRoom(room.id)
     await local.ready
     const existing = conn.rooms.get(room.id)
-    const membership: Membership = existing ?? { lastSeq: 0, replaying: true, pending: [], inPresence: false }
+    const membership: Membership = existing ?? { lastSeq: 0, replaying: true, pending: undefined, inPresence: false }
     membership.replaying = true
-    membership.pending = []
+    membership.pending = undefined
     conn.rooms.set(room.id, membership)
-    local.members.add(conn)
+    local.members.set(conn, membership)
 
     const principal = conn.principal
     const latest = local.lastSeq ?? 0
@@ -130,16 +136,7 @@ export class Hub {
     sendJoined(result)
     membership.lastSeq = Math.min(from ?? latest, latest)
     if (from !== undefined) await this.#replay(conn, room.id, membership, from, latest)
-    let flushed = 0
-    for (const item of membership.pending) {
-      if (item.seq > membership.lastSeq) {
-        conn.write(item.frame)
-        membership.lastSeq = item.seq
-        flushed++
-      }
-    }
-    membership.pending = []
-    this.#messageFramesOut.inc(flushed)
+    this.#flushPending(conn, membership)
     membership.replaying = false
     if (principal !== undefined && principal.role !== 'viewer' && !membership.inPresence) {
       membership.inPresence = true
@@ -163,6 +160,22 @@ export class Hub {
       this.#metrics.replayedMessages.inc(rows.length)
       this.#messageFramesOut.inc(rows.length)
     }
+  }
+
+  /** Writes the live messages that arrived during the replay and were not in it. */
+  #flushPending (conn: Connection, membership: Membership): void {
+    const pending = membership.pending
+    if (pending === undefined) return
+    membership.pending = undefined
+    let flushed = 0
+    for (const item of pending) {
+      if (item.seq > membership.lastSeq) {
+        conn.writeFrame(item.frame)
+        membership.lastSeq = item.seq
+        flushed++
+      }
+    }
+    this.#messageFramesOut.inc(flushed)
   }
 
   /** Removes `conn` from `room`; true when it was a member. */
@@ -215,10 +228,12 @@ export class Hub {
     const event = decodeRoomEvent(payload)
     if (event === undefined) return
     if (event.kind === 'event') {
+      if (room.members.size === 0) return
+      const frame = prepareFrame(event.frame)
       let written = 0
-      for (const conn of room.members) {
+      for (const conn of room.members.keys()) {
         if (conn.id !== event.exclude) {
-          conn.write(event.frame)
+          conn.writeFrame(frame)
           written++
         }
       }
@@ -227,7 +242,7 @@ export class Hub {
     }
     for (const item of event.items) {
       if (room.lastSeq !== undefined && item.seq <= room.lastSeq) continue
-      room.ahead.set(item.seq, item.frame)
+      room.ahead.set(item.seq, prepareFrame(item.frame))
     }
     this.#drainAhead(room)
     if (event.committedAt > 0) this.#metrics.fanoutSeconds.observe(Math.max(0, Date.now() - event.committedAt) / 1000)
@@ -236,14 +251,17 @@ export class Hub {
   /** Delivers consecutive messages from `ahead`; if a gap remains, waits briefly, then fills it from the database. */
   #drainAhead (room: LocalRoom): void {
     if (room.lastSeq === undefined) return
-    let next = room.lastSeq + 1
-    let frame = room.ahead.get(next)
+    const first = room.lastSeq + 1
+    const run: OutFrame[] = []
+    let frame = room.ahead.get(first)
     while (frame !== undefined) {
-      room.ahead.delete(next)
-      this.#deliver(room, next, frame)
-      room.lastSeq = next
-      next += 1
-      frame = room.ahead.get(next)
+      room.ahead.delete(first + run.length)
+      run.push(frame)
+      frame = room.ahead.get(first + run.length)
+    }
+    if (run.length > 0) {
+      this.#deliver(room, first, run)
+      room.lastSeq = first + run.length - 1
     }
     if (room.ahead.size > 0 && room.gapTimer === undefined && !room.filling) {
       this.#metrics.busGaps.inc({ event: 'detected' })
@@ -266,7 +284,7 @@ export class Hub {
     try {
       const rows = await readRange(this.#db, room.id, room.lastSeq, upTo, REPLAY_PAGE)
       for (const row of rows) {
-        if (!room.ahead.has(row.seq) && row.seq > (room.lastSeq ?? 0)) room.ahead.set(row.seq, messageFrame(row))
+        if (!room.ahead.has(row.seq) && row.seq > (room.lastSeq ?? 0)) room.ahead.set(row.seq, prepareFrame(messageFrame(row)))
       }
       if (rows.length > 0) this.#metrics.busGaps.inc({ event: 'filled' })
     } finally {
@@ -315,19 +333,29 @@ export class Hub {
     }))
   }
 
-  #deliver (room: LocalRoom, seq: number, frame: string): void {
+  /**
+   * Writes the consecutive messages `first, first + 1, …` to every member: one write per socket
+   * for the whole run when the member has none of them yet, which is the usual case.
+   */
+  #deliver (room: LocalRoom, first: number, frames: readonly OutFrame[]): void {
+    const last = first + frames.length - 1
+    let wire: Buffer | undefined
     let written = 0
-    for (const conn of room.members) {
-      const m = conn.rooms.get(room.id)
-      if (m === undefined) continue
+    room.members.forEach((m, conn) => {
       if (m.replaying) {
-        m.pending.push({ seq, frame })
-      } else if (seq > m.lastSeq) {
-        m.lastSeq = seq
-        conn.write(frame)
-        written++
+        m.pending ??= []
+        for (let i = 0; i < frames.length; i++) m.pending.push({ seq: first + i, frame: frames[i] as OutFrame })
+      } else if (m.lastSeq < first) {
+        wire ??= joinWire(frames)
+        m.lastSeq = last
+        conn.writeFrames(frames, wire)
+        written += frames.length
+      } else if (m.lastSeq < last) {
+        for (let i = m.lastSeq + 1 - first; i < frames.length; i++) conn.writeFrame(frames[i] as OutFrame)
+        written += last - m.lastSeq
+        m.lastSeq = last
       }
-    }
+    })
     this.#metrics.deliveries.inc(written)
     this.#messageFramesOut.inc(written)
   }
@@ -352,7 +380,7 @@ export class Hub {
       case 'room_closed': {
         const local = this.#rooms.get(event.roomId)
         if (local !== undefined) {
-          for (const conn of [...local.members]) await this.kick(conn, event.roomId, 'room closed')
+          for (const conn of [...local.members.keys()]) await this.kick(conn, event.roomId, 'room closed')
         }
         break
       }
