@@ -31,7 +31,7 @@ trap 'rm -rf "$deploy"' EXIT
 
 cd "$root"
 node apps/server/build.mjs "$out/dist"
-"${pnpm[@]}" --filter @pan/server deploy --prod --offline --config.node-linker=hoisted "$deploy/server" >/dev/null
+"${pnpm[@]}" --filter @pan/server deploy --prod --prefer-offline --config.node-linker=hoisted "$deploy/server" >/dev/null
 mv "$deploy/server/node_modules" "$out/node_modules"
 rm -rf "$out/node_modules/@pan" "$out/node_modules/.bin"
 node -e '
