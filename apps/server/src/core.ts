@@ -19,7 +19,7 @@ import { startRetention } from './services/retention.ts'
 
 export const VERSION = '0.1.0'
 
-/** Commits in flight at once on Postgres: 4 lanes of rooms (the durable bench's best on 2 cores). */
+/** Commits in flight at once on Postgres: 4 lanes of rooms (a first choice; 2 and 4 were within the bench's noise on 2 cores). */
 const COMMIT_LANES = 4
 
 export interface CoreDeps {
