@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { and, asc, eq, gt, inArray, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm'
+import { and, asc, eq, gt, isNotNull, isNull, or, sql, type SQL } from 'drizzle-orm'
 import type { Database } from '../database.ts'
+import { rawQuery } from '../raw.ts'
 import { bans } from '../schema/bans.ts'
 
 export type BanRow = typeof bans.$inferSelect
@@ -41,12 +42,35 @@ export async function activeBansOf (db: Database, userId: string): Promise<BanRo
   return await db.select().from(bans).where(and(eq(bans.userId, userId), activeCondition()))
 }
 
-/** `activeBansOf` for many users in one statement: every id asked for is in the map, with [] when not banned. */
+/**
+ * `activeBansOf` for many users in one statement: every id asked for is in the map, with [] when
+ * not banned. Fixed text (see `touchUsers`): every first connect of a user runs it.
+ */
+const ACTIVE_BANS_SQL = `
+select id, user_id, room_id, reason, created_by,
+  floor(extract(epoch from created_at) * 1000)::int8 as created_ms,
+  floor(extract(epoch from expires_at) * 1000)::int8 as expires_ms
+from bans
+where user_id = any($1::text[]) and lifted_at is null and (expires_at is null or expires_at > now())`
+
+interface ActiveBanRow { id: string, user_id: string, room_id: string | null, reason: string | null, created_by: string | null, created_ms: string | number, expires_ms: string | number | null }
+
 export async function activeBansOfUsers (db: Database, userIds: readonly string[]): Promise<Map<string, BanRow[]>> {
   const out = new Map<string, BanRow[]>(userIds.map((id) => [id, []]))
   if (userIds.length === 0) return out
-  const rows = await db.select().from(bans).where(and(inArray(bans.userId, [...userIds]), activeCondition()))
-  for (const row of rows) out.get(row.userId)?.push(row)
+  const rows = await rawQuery<ActiveBanRow>(db, ACTIVE_BANS_SQL, [[...userIds]])
+  for (const row of rows) {
+    out.get(row.user_id)?.push({
+      id: row.id,
+      userId: row.user_id,
+      roomId: row.room_id,
+      reason: row.reason,
+      createdBy: row.created_by,
+      createdAt: new Date(Number(row.created_ms)),
+      expiresAt: row.expires_ms === null ? null : new Date(Number(row.expires_ms)),
+      liftedAt: null
+    })
+  }
   return out
 }
 

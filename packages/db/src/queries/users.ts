@@ -1,5 +1,6 @@
 import { eq, sql } from 'drizzle-orm'
 import type { Database } from '../database.ts'
+import { rawQuery } from '../raw.ts'
 import { users } from '../schema/users.ts'
 
 export type UserRow = typeof users.$inferSelect
@@ -30,17 +31,20 @@ export interface SeenUser {
 /**
  * `touchUser` for many users in one statement (ids must be distinct: one row may not be
  * updated twice by one `ON CONFLICT DO UPDATE`). Answers each user's stored name by id.
+ *
+ * Fixed text over parallel arrays rather than drizzle's multi-row VALUES: every connect runs it,
+ * and on PGlite building, parsing and planning a VALUES list of N rows cost ~4× the rows
+ * themselves (216 against 58 µs a row in groups of 20, measured on this machine).
  */
+const TOUCH_USERS_SQL = `
+insert into users (id, name, role, last_seen_at)
+select id, name, role, now() from unnest($1::text[], $2::text[], $3::text[]) as t(id, name, role)
+on conflict (id) do update set last_seen_at = excluded.last_seen_at, role = excluded.role, name = coalesce(users.name, excluded.name)
+returning id, name`
+
 export async function touchUsers (db: Database, seen: readonly SeenUser[]): Promise<Map<string, string | null>> {
   if (seen.length === 0) return new Map()
-  const now = new Date()
-  const rows = await db.insert(users)
-    .values(seen.map((u) => ({ id: u.id, name: u.name, role: u.role, lastSeenAt: now })))
-    .onConflictDoUpdate({
-      target: users.id,
-      set: { lastSeenAt: sql`excluded.last_seen_at`, role: sql`excluded.role`, name: sql`coalesce(${users.name}, excluded.name)` }
-    })
-    .returning({ id: users.id, name: users.name })
+  const rows = await rawQuery<{ id: string, name: string | null }>(db, TOUCH_USERS_SQL, [seen.map((u) => u.id), seen.map((u) => u.name), seen.map((u) => u.role)])
   return new Map(rows.map((r) => [r.id, r.name]))
 }
 
