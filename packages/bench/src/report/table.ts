@@ -49,7 +49,8 @@ const COLUMNS: Record<string, Column[]> = {
     { key: 'nodes', header: 'nodes', digits: 0 },
     { key: 'heapPerConnKB', header: 'heap KB/conn', digits: 2, ratio: true },
     { key: 'rssPerConnKB', header: 'RSS KB/conn', digits: 2, ratio: true },
-    { key: 'connectPerSec', header: 'connect+join/s', digits: 0, ratio: true }
+    { key: 'connectPerSec', header: 'connect+join/s', digits: 0, ratio: true },
+    { key: 'cpuUsPerConnect', header: 'CPU µs/connect', digits: 0, ratio: true }
   ],
   history: [
     { key: 'reqPerSec', header: 'req/s', digits: 0 },

@@ -1,6 +1,7 @@
 import { startRawWs, startSocketIo } from '../targets/baseline.ts'
 import type { Target } from '../targets/types.ts'
 import type { ClientPool } from '../client/pool.ts'
+import { cpuWindow } from '../cpu.ts'
 import { rssBytes, sleep } from '../proc.ts'
 import { connectAll, onTarget, startPanWith, type Layout } from './common.ts'
 import type { RunContext, ScenarioResult, TargetResult } from './types.ts'
@@ -28,9 +29,11 @@ export async function idle (ctx: RunContext): Promise<ScenarioResult> {
     const servers = (await target.processes()).filter((p) => p.role === 'server')
     const heapBefore = sumOf(await target.heapAfterGc())
     const rssBefore = sumOf(servers.map((p) => rssBytes(p.pid)))
+    const cpu = await cpuWindow(target.processes)
     const started = Date.now()
     const count = await connectAll(ctx, target, pool, layout, budgetMs)
     const connectSec = (Date.now() - started) / 1000
+    const used = await cpu.end()
     if (count === 0) throw new Error('no connection opened')
     await sleep(2000)
     const heapAfter = sumOf(await target.heapAfterGc())
@@ -42,9 +45,11 @@ export async function idle (ctx: RunContext): Promise<ScenarioResult> {
       heapPerConnKB: (heapAfter - heapBefore) / count / 1024,
       rssPerConnKB: (rssAfter - rssBefore) / count / 1024,
       heapTotalMB: heapAfter / 2 ** 20,
-      connectPerSec: count / connectSec
+      connectPerSec: count / connectSec,
+      // Steadier than the rate on a shared machine: what each connect + join costs the target.
+      cpuUsPerConnect: (used.server + used.postgres + used.redis) / count * 1e6
     }
-    ctx.log(`  ${target.label}: ${count} idle → heap ${summary.heapPerConnKB.toFixed(2)} KB/conn, RSS ${summary.rssPerConnKB.toFixed(2)} KB/conn, ${Math.round(summary.connectPerSec)} conn/s`)
+    ctx.log(`  ${target.label}: ${count} idle → heap ${summary.heapPerConnKB.toFixed(2)} KB/conn, RSS ${summary.rssPerConnKB.toFixed(2)} KB/conn, ${Math.round(summary.connectPerSec)} conn/s, ${Math.round(summary.cpuUsPerConnect)} µs CPU/connect`)
     return { steps: [], summary }
   }
   const workersFor = (count: number): number => Math.max(2, Math.ceil(count / PER_WORKER))
@@ -62,7 +67,7 @@ export async function idle (ctx: RunContext): Promise<ScenarioResult> {
       `${workersFor(n)} client processes on distinct 127.0.0.X source addresses. Heap per connection = V8 heap in use after two forced ` +
       'full GCs (HeapProfiler.collectGarbage through the inspector) with the connections open, minus the same before, divided by the ' +
       `count; RSS per connection likewise from /proc. The cluster variant spreads ${clusterN} connections over 3 replicas (Postgres, Redis) ` +
-      'and sums the replicas.',
+      'and sums the replicas. CPU per connect = the target\'s CPU (servers, plus Postgres and Redis for the cluster) while connecting, divided by the connections opened.',
     baseline: 'raw ws',
     targets
   }
