@@ -91,18 +91,17 @@ interface WebSocketInternals {
 }
 
 /**
- * Write coalescing. The first frame for a socket in an event-loop turn is written at once; a
- * second one in the same turn corks the TCP socket, and everything it queued goes out in one
- * writev when `flushCorked` runs (one setImmediate later). Frames keep their order: they all go
- * through the same stream. `epoch` advances with every flush, so "same turn" is one comparison.
+ * Write coalescing. The first frame for a socket in an event-loop turn corks the TCP socket, and
+ * everything queued in that turn goes out in one write when `flushCorked` runs (one setImmediate
+ * later). A connect sends several frames in one turn (welcome, joined, presence), a busy room
+ * several messages: one syscall each instead of one per frame. Frames keep their order: they all
+ * go through the same stream.
  */
-let epoch = 1
 let flushScheduled = false
 let corked: Connection[] = []
 
 function flushCorked (): void {
   flushScheduled = false
-  epoch += 1
   const list = corked
   corked = []
   for (const conn of list) conn.uncork()
@@ -130,7 +129,6 @@ export class Connection {
   readonly #options: ConnectionOptions
   /** The TCP socket when frames may be written to it pre-framed (no permessage-deflate), else null. */
   readonly #out: Writable | null
-  #epoch = 0
   #corked = false
   #streams: Map<string, { room: string }> | undefined
   #finishedStreams: Map<string, StreamAck> | undefined
@@ -195,16 +193,14 @@ export class Connection {
   }
 
   #put (out: Writable, wire: Buffer): void {
-    if (this.#epoch !== epoch) {
-      this.#epoch = epoch
+    if (!this.#corked) {
+      this.#corked = true
+      out.cork()
+      corked.push(this)
       if (!flushScheduled) {
         flushScheduled = true
         setImmediate(flushCorked)
       }
-    } else if (!this.#corked) {
-      this.#corked = true
-      out.cork()
-      corked.push(this)
     }
     out.write(wire)
   }

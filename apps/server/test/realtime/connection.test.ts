@@ -58,7 +58,7 @@ t.test('frames written in one turn arrive complete and in order, in one flush', 
   conn.writeFrame(prepareFrame('{"n":5}'))
   conn.send({ n: 6, text: 'é'.repeat(200) })
   const tcp = (conn.socket as unknown as { _socket: { writableCorked: number } })._socket
-  t.equal(tcp.writableCorked, 1, 'the frames after the first wait for the end of the turn')
+  t.equal(tcp.writableCorked, 1, 'the frames wait for the end of the turn')
   await new Promise((resolve) => setImmediate(resolve))
   t.equal(tcp.writableCorked, 0, 'and go out one setImmediate later')
   await until(6)
@@ -70,13 +70,13 @@ t.test('a socket over its outbound cap is cut instead of written to', async (t) 
   let slow = 0
   const { conn, received, until } = await pair(t, { outboundCapBytes: 1024, onSlowConsumer: () => { slow++ } })
   const big = prepareFrame('x'.repeat(4000))
-  conn.writeFrame(big)
   conn.writeFrame(big) // corked: queued in the process, counted in bufferedAmount
   t.equal(slow, 0)
   conn.writeFrame(big)
   t.equal(slow, 1, 'the write past the cap reports a slow consumer')
-  await until(2)
-  t.equal(received.length, 2, 'and is not written')
+  await until(1)
+  await new Promise((resolve) => setTimeout(resolve, 50))
+  t.equal(received.length, 1, 'and is not written')
 })
 
 t.test('a closed connection writes nothing', async (t) => {
