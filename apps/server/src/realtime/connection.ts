@@ -130,6 +130,8 @@ export class Connection {
   /** The TCP socket when frames may be written to it pre-framed (no permessage-deflate), else null. */
   readonly #out: Writable | null
   #corked = false
+  /** Bytes written while corked in this turn. */
+  #turnBytes = 0
   #streams: Map<string, { room: string }> | undefined
   #finishedStreams: Map<string, StreamAck> | undefined
 
@@ -185,7 +187,9 @@ export class Connection {
   /** False when the socket is gone or over its cap (then it is cut as a slow consumer). */
   #writable (): boolean {
     if (this.closed || this.socket.readyState !== 1) return false
-    if (this.socket.bufferedAmount > this.#options.outboundCapBytes) {
+    // What this turn corked is not a backlog yet: a burst written in one turn (a commit's worth of
+    // messages) must not cut a reader that keeps up. The cap applies to what earlier turns left.
+    if (this.socket.bufferedAmount - this.#turnBytes > this.#options.outboundCapBytes) {
       this.#options.onSlowConsumer(this)
       return false
     }
@@ -202,6 +206,7 @@ export class Connection {
         setImmediate(flushCorked)
       }
     }
+    this.#turnBytes += wire.length
     out.write(wire)
   }
 
@@ -209,6 +214,7 @@ export class Connection {
   uncork (): void {
     if (!this.#corked) return
     this.#corked = false
+    this.#turnBytes = 0
     this.#out?.uncork()
   }
 

@@ -68,15 +68,23 @@ t.test('frames written in one turn arrive complete and in order, in one flush', 
 
 t.test('a socket over its outbound cap is cut instead of written to', async (t) => {
   let slow = 0
-  const { conn, received, until } = await pair(t, { outboundCapBytes: 1024, onSlowConsumer: () => { slow++ } })
-  const big = prepareFrame('x'.repeat(4000))
-  conn.writeFrame(big) // corked: queued in the process, counted in bufferedAmount
-  t.equal(slow, 0)
-  conn.writeFrame(big)
-  t.equal(slow, 1, 'the write past the cap reports a slow consumer')
-  await until(1)
+  const { conn, client, received, until } = await pair(t, { outboundCapBytes: 64 * 1024, onSlowConsumer: () => { slow++ } })
+  const big = prepareFrame('x'.repeat(60_000))
+  for (let i = 0; i < 3; i++) conn.writeFrame(big)
+  t.equal(slow, 0, 'what one turn writes is a burst, not a backlog, even past the cap')
+  // The client stops reading: the kernel buffers fill, then the process's queue grows turn by turn.
+  ;(client as unknown as { _socket: { pause: () => void, resume: () => void } })._socket.pause()
+  let written = 3
+  for (let turn = 0; turn < 2000 && slow === 0; turn++) {
+    await new Promise((resolve) => setImmediate(resolve))
+    conn.writeFrame(big)
+    if (slow === 0) written++
+  }
+  t.equal(slow, 1, 'a write while earlier turns left more than the cap queued reports a slow consumer')
+  ;(client as unknown as { _socket: { resume: () => void } })._socket.resume()
+  await until(written)
   await new Promise((resolve) => setTimeout(resolve, 50))
-  t.equal(received.length, 1, 'and is not written')
+  t.equal(received.length, written, 'and is not written')
 })
 
 t.test('a closed connection writes nothing', async (t) => {
