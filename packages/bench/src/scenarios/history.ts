@@ -1,13 +1,18 @@
 import { createRequire } from 'node:module'
+import { fileURLToPath } from 'node:url'
 import postgres from 'postgres'
+import type { PacedResult } from '../client/paced-http.ts'
 import { cpuWindow } from '../cpu.ts'
 import { cpuSeconds, start, sleep } from '../proc.ts'
 import type { Target } from '../targets/types.ts'
 import { onTarget, startPanWith } from './common.ts'
 import type { RunContext, ScenarioResult, TargetResult } from './types.ts'
 
+const HEALTHZ = 'GET /healthz'
 const require = createRequire(import.meta.url)
 const autocannonBin = require.resolve('autocannon/autocannon.js')
+const pacedEntry = fileURLToPath(new URL('../client/paced-http.ts', import.meta.url))
+const tsxLoader = import.meta.resolve('tsx')
 
 /** What autocannon's `--json` prints (the fields we read). */
 interface AutocannonResult {
@@ -18,9 +23,14 @@ interface AutocannonResult {
   timeouts: number
 }
 
-interface CannonRun {
-  result: AutocannonResult
-  /** autocannon's own CPU over the run, share of one core. */
+/** One load run, whichever generator made it. Latencies in ms. */
+interface LoadRun {
+  reqPerSec: number
+  p50: number
+  p99: number
+  max: number
+  failed: number
+  /** The generator's own CPU over the run, share of one core. */
   clientCpu: number
   /** Target CPU (server + Postgres) per request, µs. */
   usPerRequest: number
@@ -37,13 +47,20 @@ export async function history (ctx: RunContext): Promise<ScenarioResult> {
   const rate = 500
   const method = `A fresh Postgres database migrated by PAN, seeded with one INSERT … SELECT generate_series per million rows: ${total.toLocaleString('en-US')} ` +
     `messages, every fifth in room hist-big (${(total / 5).toLocaleString('en-US')} messages), the rest spread over 400 other rooms, interleaved as ` +
-    `they would arrive (foreign-key triggers off, the secondary indexes built after the load, as a restore does); then VACUUM ANALYZE and CHECKPOINT. autocannon (a separate process, 10 connections) asks ${rate} requests/s for ${durationSec} s for the ` +
-    'latest 100 messages of hist-big (as an admin token), and then the same for GET /healthz on the same server as the baseline. ' +
-    'Latency percentiles are autocannon\'s (corrected for coordinated omission). The plan is EXPLAIN (ANALYZE, BUFFERS) of the query PAN sends.'
+    'they would arrive (foreign-key triggers off, the secondary indexes built after the load, as a restore does); then VACUUM ANALYZE and CHECKPOINT. ' +
+    `An open-loop client (a separate process, keep-alive sockets) starts one request every ${1000 / rate} ms for ${durationSec} s for the ` +
+    'latest 100 messages of hist-big (as an admin token), and then the same for GET /healthz on the same server as the baseline; ' +
+    'each latency is measured from when its request was due, so a slow answer cannot hide the ones queued behind it. ' +
+    `Then autocannon (10 connections, -R ${rate}) does the same two runs. autocannon paces differently: each connection sends its ` +
+    'per-second quota back to back at the start of every second, then waits, so its percentiles are those of 10 closed loops ' +
+    'at full speed for part of each second (corrected for coordinated omission against that burst). ' +
+    'The plan is EXPLAIN (ANALYZE, BUFFERS) of the query PAN sends.'
   if (ctx.databaseUrl === undefined) {
-    return { id: 'history', title: 'History', method, baseline: 'GET /healthz', targets: [{ label: 'PAN + Postgres', skipped: 'DATABASE_URL is not set', steps: [], summary: {} }] }
+    return { id: 'history', title: 'History', method, baseline: HEALTHZ, targets: [{ label: 'PAN + Postgres', skipped: 'DATABASE_URL is not set', steps: [], summary: {} }] }
   }
   const targets: TargetResult[] = []
+  /** The autocannon rows, after the open-loop ones. */
+  const later: TargetResult[] = []
   let plan = ''
   const result = await onTarget(ctx, 'PAN + Postgres', startPanWith(ctx, { mode: 'postgres' }), 1, async (target) => {
     const seedStarted = Date.now()
@@ -53,30 +70,35 @@ export async function history (ctx: RunContext): Promise<ScenarioResult> {
     const base = target.httpUrls[0] as string
     const bearer = `Bearer ${target.token('bench-admin', 'admin') ?? ''}`
     const auth = `authorization=${bearer}` // autocannon's -H form
+    const bearerHeader = `authorization: ${bearer}`
     const historyUrl = `${base}/v1/rooms/hist-big/messages?limit=100`
     const check = await fetch(historyUrl, { headers: { authorization: bearer } })
     const page = await check.json() as { items?: unknown[] }
     if (check.status !== 200 || page.items?.length !== 100) throw new Error(`history answered ${check.status} with ${page.items?.length ?? 0} items`)
     plan = await explain(target.databaseUrl as string)
     ctx.log(`  plan:\n${plan.split('\n').map((l) => `    ${l}`).join('\n')}`)
-    await cannon(target, historyUrl, auth, rate, 2) // warm-up
-    const hist = await cannon(target, historyUrl, auth, rate, durationSec)
-    const floor = await cannon(target, `${base}/healthz`, auth, rate, durationSec)
-    const row = (name: string, r: CannonRun): Record<string, number> => {
-      ctx.log(`  ${name}: ${Math.round(r.result.requests.average)} req/s, p50 ${r.result.latency.p50} ms p99 ${r.result.latency.p99} ms max ${r.result.latency.max} ms, ` +
-        `${r.usPerRequest.toFixed(0)} µs/request, non-2xx ${r.result.non2xx}, errors ${r.result.errors}, autocannon CPU ${Math.round(r.clientCpu * 100)}%`)
-      return { reqPerSec: r.result.requests.average, p50Ms: r.result.latency.p50, p99Ms: r.result.latency.p99, maxMs: r.result.latency.max, usPerRequest: r.usPerRequest, non2xx: r.result.non2xx + r.result.errors + r.result.timeouts, clientCpu: r.clientCpu }
+    await paced(target, historyUrl, bearerHeader, rate, ctx.quick ? 2 : 5) // warm-up: JIT, plan cache, buffers
+    const hist = await paced(target, historyUrl, bearerHeader, rate, durationSec)
+    const floor = await paced(target, `${base}/healthz`, bearerHeader, rate, durationSec)
+    const burstyHist = await cannon(target, historyUrl, auth, rate, durationSec)
+    const burstyFloor = await cannon(target, `${base}/healthz`, auth, rate, durationSec)
+    const row = (name: string, r: LoadRun): Record<string, number> => {
+      ctx.log(`  ${name}: ${Math.round(r.reqPerSec)} req/s, p50 ${r.p50} ms p99 ${r.p99} ms max ${r.max} ms, ` +
+        `${r.usPerRequest.toFixed(0)} µs/request, failed ${r.failed}, client CPU ${Math.round(r.clientCpu * 100)}%`)
+      return { reqPerSec: r.reqPerSec, p50Ms: r.p50, p99Ms: r.p99, maxMs: r.max, usPerRequest: r.usPerRequest, non2xx: r.failed, clientCpu: r.clientCpu }
     }
-    targets.push({ label: 'GET /healthz', steps: [], summary: row('healthz', floor) })
     const indexUsed = /Index Scan( Backward)? using messages_room_id_seq_pk/.test(plan) ? 'yes (messages_room_id_seq_pk)' : 'NO'
-    return { steps: [], summary: { ...row('history', hist), rows: total, roomMessages: total / 5, seedSec, indexUsed } }
+    targets.push({ label: HEALTHZ, steps: [], summary: row('healthz, open loop', floor) })
+    later.push({ label: 'GET /healthz, autocannon -R', steps: [], summary: row('healthz, autocannon', burstyFloor) })
+    later.push({ label: 'GET …/messages latest 100, autocannon -R', steps: [], summary: { ...row('history, autocannon', burstyHist), indexUsed } })
+    return { steps: [], summary: { ...row('history, open loop', hist), rows: total, roomMessages: total / 5, seedSec, indexUsed } }
   })
-  targets.push({ ...result, label: 'GET …/messages latest 100' })
+  targets.push({ ...result, label: 'GET …/messages latest 100' }, ...later)
   return {
     id: 'history',
     title: `History: latest 100 of ${(total / 5).toLocaleString('en-US')} messages among ${total.toLocaleString('en-US')} rows at ${rate} req/s`,
     method: `${method}\n\n\`\`\`\n${plan}\n\`\`\``,
-    baseline: 'GET /healthz',
+    baseline: HEALTHZ,
     targets
   }
 }
@@ -143,10 +165,10 @@ async function explain (databaseUrl: string): Promise<string> {
   }
 }
 
-/** One autocannon run as a separate process at a fixed overall rate; its CPU and the target's around it. */
-async function cannon (target: Target, url: string, header: string, rate: number, durationSec: number): Promise<CannonRun> {
+/** A load generator run as its own process, its CPU, and the target's CPU around it. */
+async function clientRun (target: Target, command: string, args: string[], durationSec: number): Promise<{ out: string, clientCpu: number, targetCpu: number }> {
   const window = await cpuWindow(target.processes)
-  const proc = start(process.execPath, [autocannonBin, '-j', '-n', '-c', '10', '-R', String(rate), '-d', String(durationSec), '-H', header, url], { env: { PATH: process.env.PATH } })
+  const proc = start(command, args, { env: { PATH: process.env.PATH } })
   let clientCpu = 0
   const state = { done: false }
   proc.child.once('exit', () => { state.done = true })
@@ -157,13 +179,45 @@ async function cannon (target: Target, url: string, header: string, rate: number
   }
   if (!state.done) await proc.stop()
   const cpu = await window.end()
-  const out = proc.output()
-  const json = out.slice(out.indexOf('{"'))
+  return { out: proc.output(), clientCpu: clientCpu / durationSec, targetCpu: cpu.server + cpu.postgres }
+}
+
+/** One autocannon run at a fixed overall rate (10 connections). */
+async function cannon (target: Target, url: string, header: string, rate: number, durationSec: number): Promise<LoadRun> {
+  const run = await clientRun(target, process.execPath, [autocannonBin, '-j', '-n', '-c', '10', '-R', String(rate), '-d', String(durationSec), '-H', header, url], durationSec)
   let result: AutocannonResult
   try {
-    result = JSON.parse(json) as AutocannonResult
+    result = JSON.parse(run.out.slice(run.out.indexOf('{"'))) as AutocannonResult
   } catch {
-    throw new Error(`autocannon printed no JSON:\n${out.slice(-2000)}`)
+    throw new Error(`autocannon printed no JSON:\n${run.out.slice(-2000)}`)
   }
-  return { result, clientCpu: clientCpu / durationSec, usPerRequest: result.requests.total > 0 ? (cpu.server + cpu.postgres) * 1e6 / result.requests.total : 0 }
+  return {
+    reqPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    max: result.latency.max,
+    failed: result.non2xx + result.errors + result.timeouts,
+    clientCpu: run.clientCpu,
+    usPerRequest: result.requests.total > 0 ? run.targetCpu * 1e6 / result.requests.total : 0
+  }
+}
+
+/** One open-loop run: a request due every 1/rate s, latency from when it was due. */
+async function paced (target: Target, url: string, header: string, rate: number, durationSec: number): Promise<LoadRun> {
+  const run = await clientRun(target, process.execPath, ['--import', tsxLoader, pacedEntry, url, String(rate), String(durationSec), header], durationSec)
+  let result: PacedResult
+  try {
+    result = JSON.parse(run.out.slice(run.out.indexOf('{"'))) as PacedResult
+  } catch {
+    throw new Error(`the paced client printed no JSON:\n${run.out.slice(-2000)}`)
+  }
+  return {
+    reqPerSec: result.reqPerSec,
+    p50: result.p50,
+    p99: result.p99,
+    max: result.max,
+    failed: result.non2xx + result.errors,
+    clientCpu: run.clientCpu,
+    usPerRequest: result.requests > 0 ? run.targetCpu * 1e6 / result.requests : 0
+  }
 }
