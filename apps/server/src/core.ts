@@ -1,5 +1,5 @@
 import type { Bus, ReplicaReport } from '@pan/bus'
-import type { Database, MessageRow } from '@pan/db'
+import type { Database } from '@pan/db'
 import type { Config } from './config.ts'
 import type { Principal } from './auth.ts'
 import type { Logger } from './logger.ts'
@@ -12,7 +12,6 @@ import { Users } from './services/users.ts'
 import { Dispatcher } from './realtime/dispatch.ts'
 import { Gateway } from './realtime/gateway.ts'
 import { Hub } from './realtime/hub.ts'
-import { encodeMessages } from './realtime/room-events.ts'
 import { Streams } from './realtime/streams.ts'
 import { Throughput } from './services/throughput.ts'
 import { startRetention } from './services/retention.ts'
@@ -37,6 +36,7 @@ export function createCore (deps: CoreDeps) {
   const access = new Access(db, bus)
   const users = new Users(db)
   const throughput = new Throughput()
+  const hub = new Hub({ db, bus, log, metrics })
   const batcher = new WriteBatcher(db, {
     maxWaitMs: config.PAN_BATCH_WAIT_MS,
     maxBatch: config.PAN_BATCH_MAX,
@@ -49,13 +49,12 @@ export function createCore (deps: CoreDeps) {
     onCommitted: async (rows) => {
       metrics.messagesCommitted.inc(rows.length)
       throughput.add(rows.length)
-      await publishByRoom(bus, rows)
+      await hub.publishCommitted(rows)
     },
     onError: (err) => { log.error({ err }, 'publishing committed messages failed; replicas catch up from the database') }
   })
   const limits = new SendLimits(bus, { sendPerSec: config.PAN_SEND_PER_SEC, deltasPerSec: config.PAN_DELTAS_PER_SEC })
   const messages = new MessageService({ db, batcher, limits, defaultMaxBytes: config.PAN_MAX_FRAME_BYTES })
-  const hub = new Hub({ db, bus, log, metrics })
   const streams = new Streams({ hub, messages, log, idleMs: config.PAN_STREAM_IDLE_MS })
   const dispatcher = new Dispatcher({ hub, streams, access, messages, limits, bus, log, metrics })
   const gateway = new Gateway({ hub, streams, dispatcher, access, users, bus, log, metrics, verify: deps.verify }, {
@@ -118,14 +117,3 @@ export function createCore (deps: CoreDeps) {
 }
 
 export type Core = ReturnType<typeof createCore>
-
-/** One publish per room per committed batch. */
-async function publishByRoom (bus: Bus, rows: readonly MessageRow[]): Promise<void> {
-  const byRoom = new Map<string, MessageRow[]>()
-  for (const row of rows) {
-    const list = byRoom.get(row.roomId)
-    if (list === undefined) byRoom.set(row.roomId, [row])
-    else list.push(row)
-  }
-  await Promise.all([...byRoom].map(async ([room, list]) => { await bus.publish(room, encodeMessages(list)) }))
-}

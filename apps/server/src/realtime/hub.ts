@@ -1,9 +1,10 @@
-import { findRoom, firstStoredSeqAfter, readRange, recordFirstJoin, roomHeads, type Database, type RoomRow } from '@pan/db'
+import { findRoom, firstStoredSeqAfter, readRange, recordFirstJoin, roomHeads, type Database, type MessageRow, type RoomRow } from '@pan/db'
+import { randomUUID } from 'node:crypto'
 import type { Bus, ControlEvent, ExpiredPresence } from '@pan/bus'
 import { CloseCode } from '@pan/protocol'
 import type { Logger } from '../logger.ts'
 import type { Metrics } from '../metrics.ts'
-import { messageFrame, decodeRoomEvent, encodeEvent, frameType } from './room-events.ts'
+import { decodeRoomEvent, encodeEvent, encodeMessages, frameType, messageFrame, messageItem, publishedBy, type MessageItem } from './room-events.ts'
 import type { Connection, Membership } from './connection.ts'
 import { joinWire, prepareFrame, type OutFrame } from './frame.ts'
 
@@ -54,6 +55,8 @@ export class Hub {
   #checkingHeads = false
   /** The `message` series of frames out, resolved once: it is counted for every delivered seq. */
   readonly #messageFramesOut: { inc: (n: number) => void }
+  /** Marks this hub's bus payloads (several hubs may share one bus, as replicas in tests do). */
+  readonly #origin = randomUUID().replaceAll('-', '').slice(0, 12)
 
   constructor (deps: { db: Database, bus: Bus, log: Logger, metrics: Metrics }) {
     this.#db = deps.db
@@ -197,9 +200,36 @@ export class Hub {
     return true
   }
 
-  /** Publishes a live event (stream, presence) to the room's members on every replica. */
+  /**
+   * Publishes a live event (stream, presence) to the room's members on every replica. Members on
+   * this replica get it at once, like everything this hub publishes, so they see its events and
+   * messages in the order it published them, whatever the bus's latency.
+   */
   async publishEvent (roomId: string, frame: object, excludeConnectionId = ''): Promise<void> {
-    await this.#bus.publish(roomId, encodeEvent(frame, excludeConnectionId))
+    const text = JSON.stringify(frame)
+    const local = this.#rooms.get(roomId)
+    if (local !== undefined) this.#writeEvent(local, text, excludeConnectionId)
+    await this.#bus.publish(roomId, encodeEvent(text, this.#origin, excludeConnectionId))
+  }
+
+  /**
+   * Hands a commit's new messages to the members on this replica at once (no bus round trip before
+   * the writes) and publishes them, one payload per room, for the other replicas. Called in commit
+   * order for each room.
+   */
+  async publishCommitted (rows: readonly MessageRow[]): Promise<void> {
+    const committedAt = Date.now()
+    const byRoom = new Map<string, MessageItem[]>()
+    for (const row of rows) {
+      const list = byRoom.get(row.roomId)
+      if (list === undefined) byRoom.set(row.roomId, [messageItem(row)])
+      else list.push(messageItem(row))
+    }
+    await Promise.all([...byRoom].map(async ([roomId, items]) => {
+      const local = this.#rooms.get(roomId)
+      if (local !== undefined) this.#acceptMessages(local, items, committedAt)
+      await this.#bus.publish(roomId, encodeMessages(items, this.#origin, committedAt))
+    }))
   }
 
   #ensureRoom (roomId: string): LocalRoom {
@@ -225,27 +255,33 @@ export class Hub {
   }
 
   #onPayload (room: LocalRoom, payload: string): void {
+    if (publishedBy(payload, this.#origin)) return // delivered here when it was published
     const event = decodeRoomEvent(payload)
     if (event === undefined) return
-    if (event.kind === 'event') {
-      if (room.members.size === 0) return
-      const frame = prepareFrame(event.frame)
-      let written = 0
-      for (const conn of room.members.keys()) {
-        if (conn.id !== event.exclude) {
-          conn.writeFrame(frame)
-          written++
-        }
+    if (event.kind === 'event') this.#writeEvent(room, event.frame, event.exclude)
+    else this.#acceptMessages(room, event.items, event.committedAt)
+  }
+
+  #writeEvent (room: LocalRoom, text: string, exclude: string): void {
+    if (room.members.size === 0) return
+    const frame = prepareFrame(text)
+    let written = 0
+    for (const conn of room.members.keys()) {
+      if (conn.id !== exclude) {
+        conn.writeFrame(frame)
+        written++
       }
-      if (written > 0) this.#metrics.framesOut.inc({ type: frameType(event.frame) }, written)
-      return
     }
-    for (const item of event.items) {
+    if (written > 0) this.#metrics.framesOut.inc({ type: frameType(text) }, written)
+  }
+
+  #acceptMessages (room: LocalRoom, items: readonly MessageItem[], committedAt: number): void {
+    for (const item of items) {
       if (room.lastSeq !== undefined && item.seq <= room.lastSeq) continue
       room.ahead.set(item.seq, prepareFrame(item.frame))
     }
     this.#drainAhead(room)
-    if (event.committedAt > 0) this.#metrics.fanoutSeconds.observe(Math.max(0, Date.now() - event.committedAt) / 1000)
+    if (committedAt > 0) this.#metrics.fanoutSeconds.observe(Math.max(0, Date.now() - committedAt) / 1000)
   }
 
   /** Delivers consecutive messages from `ahead`; if a gap remains, waits briefly, then fills it from the database. */

@@ -120,6 +120,30 @@ eachDatabase(t, async (t, kind) => {
     t.ok(rows.every((r, i) => r.status === 200 && r.body.name === `H ${i}`), 'every user row exists with its name')
     for (const o of opened) o.socket.close()
   })
+
+  await t.test('members on both replicas get a stream\'s events and messages once each, in the order they were published', async (t) => {
+    await insertRoom(db.db, { id: 'order', name: 'order', visibility: 'public', config: {}, metadata: {}, createdBy: null })
+    const writer = (await connect(a, 'writer')).socket
+    const near = (await connect(a, 'near')).socket
+    const far = (await connect(b, 'far')).socket
+    for (const s of [writer, near, far]) t.match(await s.request({ type: 'join', room: 'order' }), { type: 'joined' })
+    const inRoom = (f: any): boolean => f.room === 'order' && (f.type === 'message' || f.type.startsWith('stream.'))
+
+    t.match(await writer.request({ type: 'send', room: 'order', id: 'before', text: 'before' }), { type: 'ack', seq: 1 })
+    await writer.request({ type: 'stream.start', room: 'order', id: 'st' })
+    for (let i = 0; i < 20; i++) writer.send({ type: 'stream.delta', id: 'st', text: `${i} ` })
+    t.match(await writer.request({ type: 'stream.end', id: 'st' }), { type: 'ack', id: 'st', seq: 2 })
+    t.match(await writer.request({ type: 'send', room: 'order', id: 'after', text: 'after' }), { type: 'ack', seq: 3 })
+
+    const expected = ['message before', 'stream.start st', ...Array.from({ length: 20 }, (_, i) => `stream.delta ${i} `), 'message st', 'stream.end st', 'message after']
+    for (const [name, member] of [['same replica', near], ['other replica', far]] as const) {
+      const got = await member.collect(expected.length, inRoom)
+      t.strictSame(got.map((f) => f.type === 'stream.delta' ? `${f.type as string} ${f.text as string}` : `${f.type as string} ${f.id as string}`), expected, `${name}: in publish order`)
+      t.ok(await member.nothing(inRoom, 300), `${name}: nothing twice`)
+    }
+    t.ok(await writer.nothing((f) => inRoom(f) && f.type !== 'message'), 'the writer gets no stream events of its own')
+    for (const s of [writer, near, far]) s.close()
+  })
 })
 
 declare namespace Tap { type Test = import('tap').Test }
