@@ -60,6 +60,11 @@ export const ConfigSchema = Type.Object({
   /** Group commit: most messages in one transaction. */
   PAN_BATCH_MAX: Type.Integer({ minimum: 1, maximum: 10000, default: 500 }),
   /**
+   * Group commit: commits in flight at once on Postgres (rooms are spread over this many lanes).
+   * Default 1; PGlite runs one query at a time and always uses 1.
+   */
+  PAN_COMMIT_LANES: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
+  /**
    * How often each room's head in the database is compared with what this replica delivered, ms:
    * the bound on how long a payload lost by the bus stays undelivered (two checks at most).
    */
