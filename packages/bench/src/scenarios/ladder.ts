@@ -72,7 +72,7 @@ export async function ladder (target: Target, pool: ClientPool, options: LadderO
     const step = async (): Promise<StepRow> => {
       const row = await measure(target, pool, options.senders, options.membersPerRoom, { mode: 'rate', perSenderRate: rate }, options.stepMs, offered, options.p99BoundMs)
       options.log(`  ${target.label}: offered ${offered} msg/s → ${fmt(row.deliveredPerSec)} deliveries/s (${pct(row.delivered, row.expected)}), p50 ${row.latency.p50} ms p99 ${row.latency.p99} ms, ` +
-        `${row.usPerDelivery.toFixed(1)} µs/delivery, clients ${row.clientCpu.map((c) => `${Math.round(c * 100)}%`).join('/')}${row.errors > 0 ? `, ${row.errors} errors ${row.errorSamples[0] ?? ''}` : ''}${row.pass ? '' : ' FAIL'}`)
+        `${row.usPerDelivery.toFixed(1)} µs/delivery (${split(row)}), clients ${row.clientCpu.map((c) => `${Math.round(c * 100)}%`).join('/')}${row.errors > 0 ? `, ${row.errors} errors ${row.errorSamples[0] ?? ''}` : ''}${row.pass ? '' : ' FAIL'}`)
       return row
     }
     let row = await step()
@@ -103,4 +103,13 @@ export function medianOf (values: readonly number[]): number {
   if (values.length === 0) return 0
   const sorted = [...values].sort((a, b) => a - b)
   return sorted[Math.floor(sorted.length / 2)] as number
+}
+
+/** Where a message's CPU went: server, Postgres, Redis, µs per message sent (zeros left out). */
+function split (row: StepRow): string {
+  const per = (s: number): string => (row.sent > 0 ? s * 1e6 / row.sent : 0).toFixed(0)
+  const parts = [`server ${per(row.cpu.server)}`]
+  if (row.cpu.postgres > 0) parts.push(`postgres ${per(row.cpu.postgres)}`)
+  if (row.cpu.redis > 0) parts.push(`redis ${per(row.cpu.redis)}`)
+  return `${parts.join(' + ')} µs/message`
 }
