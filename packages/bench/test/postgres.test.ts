@@ -13,9 +13,9 @@ const skip = databaseUrl === '' ? 'DATABASE_URL is not set (PAN + Postgres needs
 
 t.test('durable sends on PAN + Postgres come back acked and measured', { skip }, async (t) => {
   const ctx: RunContext = { quick: true, databaseUrl, cpuProfDir: undefined, log: () => {} }
-  const r = await durableOn(ctx, 'PAN + Postgres', async () => await startPan({ mode: 'postgres' }), { senders: 4, rooms: 2, windows: [1], stepMs: 1000 })
+  const r = await durableOn(ctx, 'PAN + Postgres', async () => await startPan({ mode: 'postgres' }), { senders: 4, rooms: 2, windows: [1], stepMs: 1000, fixedRate: 40 })
   t.equal(r.error, undefined, 'ran to the end')
-  t.equal(r.steps.length, 2, 'a closed-loop step and the open loop at half')
+  t.equal(r.steps.length, 3, 'a closed-loop step, the open loop at half and the one at the fixed rate')
   for (const step of r.steps) {
     t.ok(step.acked > 0, 'sends were acked')
     t.equal(step.errors, 0, 'no error frames')
@@ -23,4 +23,5 @@ t.test('durable sends on PAN + Postgres come back acked and measured', { skip },
     t.ok(step.delivered > 0, 'messages were delivered')
   }
   t.ok(Number(r.summary.maxAckedPerSec) > 0, 'a throughput came back')
+  t.ok(Number(r.summary.ackP99AtFixedMs) > 0, 'and the ack latency at the fixed rate')
 })

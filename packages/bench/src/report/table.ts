@@ -42,6 +42,7 @@ const COLUMNS: Record<string, Column[]> = {
     { key: 'ackP50AtHalfMs', header: 'ack p50 at half ms', digits: 1 },
     { key: 'ackP99AtHalfMs', header: 'ack p99 at half ms', digits: 1, ratio: true },
     { key: 'usPerMessageAtHalf', header: 'CPU µs/message', digits: 0, ratio: true },
+    { key: 'ackP99AtFixedMs', header: 'ack p99 at 5,000/s ms', digits: 1, ratio: true },
     { key: 'maxClientCpu', header: 'max client CPU', digits: 2 }
   ],
   idle: [
