@@ -51,7 +51,8 @@ const COLUMNS: Record<string, Column[]> = {
     { key: 'heapPerConnKB', header: 'heap KB/conn', digits: 2, ratio: true },
     { key: 'rssPerConnKB', header: 'RSS KB/conn', digits: 2, ratio: true },
     { key: 'connectPerSec', header: 'connect+join/s', digits: 0, ratio: true },
-    { key: 'cpuUsPerConnect', header: 'CPU µs/connect', digits: 0, ratio: true }
+    { key: 'cpuUsPerConnect', header: 'CPU µs/connect', digits: 0, ratio: true },
+    { key: 'online', header: 'online in presence', digits: 0 }
   ],
   history: [
     { key: 'reqPerSec', header: 'req/s', digits: 0 },

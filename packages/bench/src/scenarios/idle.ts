@@ -38,6 +38,7 @@ export async function idle (ctx: RunContext): Promise<ScenarioResult> {
     await sleep(2000)
     const heapAfter = sumOf(await target.heapAfterGc())
     const rssAfter = sumOf(servers.map((p) => rssBytes(p.pid)))
+    const online = await onlineInPresence(target, layout.rooms)
     const summary = {
       connections: count,
       requested,
@@ -47,9 +48,11 @@ export async function idle (ctx: RunContext): Promise<ScenarioResult> {
       heapTotalMB: heapAfter / 2 ** 20,
       connectPerSec: count / connectSec,
       // Steadier than the rate on a shared machine: what each connect + join costs the target.
-      cpuUsPerConnect: (used.server + used.postgres + used.redis) / count * 1e6
+      cpuUsPerConnect: (used.server + used.postgres + used.redis) / count * 1e6,
+      ...(online === undefined ? {} : { online })
     }
-    ctx.log(`  ${target.label}: ${count} idle → heap ${summary.heapPerConnKB.toFixed(2)} KB/conn, RSS ${summary.rssPerConnKB.toFixed(2)} KB/conn, ${Math.round(summary.connectPerSec)} conn/s, ${Math.round(summary.cpuUsPerConnect)} µs CPU/connect`)
+    ctx.log(`  ${target.label}: ${count} idle → heap ${summary.heapPerConnKB.toFixed(2)} KB/conn, RSS ${summary.rssPerConnKB.toFixed(2)} KB/conn, ${Math.round(summary.connectPerSec)} conn/s, ${Math.round(summary.cpuUsPerConnect)} µs CPU/connect` +
+      (online === undefined ? '' : `, ${online} online in presence${online === count ? '' : ' (NOT the connections opened)'}`))
     return { steps: [], summary }
   }
   const workersFor = (count: number): number => Math.max(2, Math.ceil(count / PER_WORKER))
@@ -67,10 +70,31 @@ export async function idle (ctx: RunContext): Promise<ScenarioResult> {
       `${workersFor(n)} client processes on distinct 127.0.0.X source addresses. Heap per connection = V8 heap in use after two forced ` +
       'full GCs (HeapProfiler.collectGarbage through the inspector) with the connections open, minus the same before, divided by the ' +
       `count; RSS per connection likewise from /proc. The cluster variant spreads ${clusterN} connections over 3 replicas (Postgres, Redis) ` +
-      'and sums the replicas. CPU per connect = the target\'s CPU (servers, plus Postgres and Redis for the cluster) while connecting, divided by the connections opened.',
+      'and sums the replicas. "online" (PAN) sums every room\'s onlineCount from GET /v1/rooms/:room, asked of the replicas in turn: ' +
+      'each connection is its own user, so it must equal the connections opened. CPU per connect = the target\'s CPU (servers, plus Postgres and Redis for the cluster) while connecting, divided by the connections opened.',
     baseline: 'raw ws',
     targets
   }
+}
+
+/**
+ * PAN only: the rooms' `onlineCount` summed, read round-robin from every replica's REST API.
+ * Every connection is its own user, so a correct presence counts each open connection once.
+ */
+async function onlineInPresence (target: Target, rooms: readonly string[]): Promise<number | undefined> {
+  const token = target.token('bench-admin', 'admin')
+  if (token === undefined) return undefined
+  let online = 0
+  for (let i = 0; i < rooms.length; i += 20) {
+    const counts = await Promise.all(rooms.slice(i, i + 20).map(async (room, j) => {
+      const base = target.httpUrls[(i + j) % target.httpUrls.length] as string
+      const res = await fetch(`${base}/v1/rooms/${room}`, { headers: { authorization: `Bearer ${token}` } })
+      if (res.status !== 200) throw new Error(`GET /v1/rooms/${room} answered ${res.status}`)
+      return (await res.json() as { onlineCount: number }).onlineCount
+    }))
+    online += sumOf(counts)
+  }
+  return online
 }
 
 function sumOf (values: readonly number[]): number {
