@@ -3,6 +3,7 @@ import {
   addMember, closeRoom, commitMessages, countOpenRooms, findFirstJoin, findRoom, insertRoom, isMember, listMembers,
   listRooms, recordFirstJoin, recordFirstJoins, findRooms, removeMember, roomHeads, roomsWithRetention, updateRoom, type NewRoom
 } from '../src/index.ts'
+import { createTestDatabase } from '../src/testing.ts'
 import { eachDatabase, openTestDatabase } from './helpers.ts'
 
 const room = (id: string, more: Partial<NewRoom> = {}): NewRoom =>
@@ -108,6 +109,27 @@ eachDatabase(t, async (t, kind) => {
     const herd = await Promise.all(Array.from({ length: 30 }, async (_, i) => await recordFirstJoin(db, 'joins2', `u${i % 10}`, i)))
     for (let i = 0; i < 30; i++) t.equal(herd[i], herd[i % 10], `u${i % 10}: concurrent joins agree`)
     for (let i = 0; i < 10; i++) t.equal(await findFirstJoin(db, 'joins2', `u${i}`), herd[i], `u${i} is stored as answered`)
+  })
+
+  t.test('recordFirstJoins from two connections at once: both answer the one stored join', { skip: kind === 'pglite' ? 'PGlite has one connection' : false }, async (t) => {
+    const testDb = await createTestDatabase('postgres')
+    const [a, b] = [await testDb.open(), await testDb.open()]
+    t.teardown(async () => { await a.close(); await b.close(); await testDb.destroy() })
+    await insertRoom(a.db, room('race'))
+    for (let round = 0; round < 20; round++) {
+      const users = Array.from({ length: 5 }, (_, i) => `r${round}-u${i}`)
+      const [fromA, fromB] = await Promise.all([
+        recordFirstJoins(a.db, users.map((userId) => ({ roomId: 'race', userId, afterSeq: 100 + round }))),
+        recordFirstJoins(b.db, users.map((userId) => ({ roomId: 'race', userId, afterSeq: 200 + round })))
+      ])
+      for (const userId of users) {
+        const k = `race\u0000${userId}`
+        const stored = await findFirstJoin(a.db, 'race', userId)
+        t.ok(stored === 100 + round || stored === 200 + round, `${userId} stored once`)
+        t.equal(fromA.get(k), stored, `${userId}: the first connection answers what is stored`)
+        t.equal(fromB.get(k), stored, `${userId}: the second connection answers what is stored`)
+      }
+    }
   })
 
   t.test('findRooms: many rooms in one statement', async (t) => {

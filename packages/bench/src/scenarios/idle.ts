@@ -53,7 +53,7 @@ export async function idle (ctx: RunContext): Promise<ScenarioResult> {
       cpuUsPerConnect: (used.server + used.postgres + used.redis) / count * 1e6,
       ...(online === undefined ? {} : { online })
     }
-    ctx.log(`  ${target.label}: ${count} idle → heap ${summary.heapPerConnKB.toFixed(2)} KB/conn, RSS ${summary.rssPerConnKB.toFixed(2)} KB/conn, ${Math.round(summary.connectPerSec)} conn/s, ${Math.round(summary.cpuUsPerConnect)} µs CPU/connect` +
+    ctx.log(`  ${target.label}: ${count} idle → heap ${summary.heapPerConnKB.toFixed(2)} KB/conn, RSS ${summary.rssPerConnKB.toFixed(2)} KB/conn, ${Math.round(summary.connectPerSec)} conn/s, ${Math.round(summary.cpuUsPerConnect)} µs CPU/connect (${perConnect(used, count)})` +
       (online === undefined ? '' : `, ${online} online in presence${online === count ? '' : ' (NOT the connections opened)'}`))
     return { steps: [], summary }
   }
@@ -101,4 +101,12 @@ async function onlineInPresence (target: Target, rooms: readonly string[]): Prom
 
 function sumOf (values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0)
+}
+
+/** Where a connect's CPU went: server, Postgres, Redis, µs per connection (zeros left out). */
+function perConnect (used: { server: number, postgres: number, redis: number }, count: number): string {
+  const parts = [`server ${Math.round(used.server * 1e6 / count)}`]
+  if (used.postgres > 0) parts.push(`postgres ${Math.round(used.postgres * 1e6 / count)}`)
+  if (used.redis > 0) parts.push(`redis ${Math.round(used.redis * 1e6 / count)}`)
+  return parts.join(' + ')
 }
