@@ -108,6 +108,24 @@ function flushCorked (): void {
 }
 
 /**
+ * How long a deferred frame (presence) may wait for company, ms. In a reconnect storm every join
+ * sends `presence.join` to each member of the room: written at once, that is one syscall per
+ * member per join; held this long, a member gets a burst of joins in one write. Anything else
+ * written to the socket meanwhile releases it sooner, so a connection's frames keep their order.
+ */
+export const DEFERRED_FLUSH_MS = 20
+
+let deferredScheduled = false
+let deferred: Connection[] = []
+
+function flushDeferred (): void {
+  deferredScheduled = false
+  const list = deferred
+  deferred = []
+  for (const conn of list) conn.uncork()
+}
+
+/**
  * One WebSocket and the state the gateway keeps for it. Frames are serialised and framed once by
  * the producer (`OutFrame`); `writeFrame` guards the socket's buffer so one stalled reader
  * cannot grow memory. Rarely used state (streams) is created on first use: an idle joined
@@ -130,8 +148,12 @@ export class Connection {
   /** The TCP socket when frames may be written to it pre-framed (no permessage-deflate), else null. */
   readonly #out: Writable | null
   #corked = false
-  /** Bytes written while corked in this turn. */
-  #turnBytes = 0
+  /** Queued for the next `flushCorked`. */
+  #flushSoon = false
+  /** Queued for the next `flushDeferred` (a connection released sooner may still be listed there). */
+  #flushLater = false
+  /** Bytes written while corked (this turn, or since a deferred frame). */
+  #corkedBytes = 0
   #streams: Map<string, { room: string }> | undefined
   #finishedStreams: Map<string, StreamAck> | undefined
 
@@ -168,6 +190,13 @@ export class Connection {
     else this.#put(this.#out, frame.wire)
   }
 
+  /** Writes a shared frame that may wait up to `DEFERRED_FLUSH_MS` for others to this socket. */
+  writeFrameDeferred (frame: OutFrame): void {
+    if (!this.#writable()) return
+    if (this.#out === null) this.socket.send(frame.text)
+    else this.#put(this.#out, frame.wire, false)
+  }
+
   /** Writes consecutive frames; `wire` is all of them joined, written at once when it can be. */
   writeFrames (frames: readonly OutFrame[], wire: Buffer): void {
     if (!this.#writable()) return
@@ -187,34 +216,46 @@ export class Connection {
   /** False when the socket is gone or over its cap (then it is cut as a slow consumer). */
   #writable (): boolean {
     if (this.closed || this.socket.readyState !== 1) return false
-    // What this turn corked is not a backlog yet: a burst written in one turn (a commit's worth of
-    // messages) must not cut a reader that keeps up. The cap applies to what earlier turns left.
-    if (this.socket.bufferedAmount - this.#turnBytes > this.#options.outboundCapBytes) {
+    // What is still corked is not a backlog yet: a burst written in one turn (a commit's worth of
+    // messages) must not cut a reader that keeps up. The cap applies to what earlier flushes left.
+    if (this.socket.bufferedAmount - this.#corkedBytes > this.#options.outboundCapBytes) {
       this.#options.onSlowConsumer(this)
       return false
     }
     return true
   }
 
-  #put (out: Writable, wire: Buffer): void {
+  #put (out: Writable, wire: Buffer, soon = true): void {
     if (!this.#corked) {
       this.#corked = true
       out.cork()
+    }
+    if (soon && !this.#flushSoon) {
+      this.#flushSoon = true
       corked.push(this)
       if (!flushScheduled) {
         flushScheduled = true
         setImmediate(flushCorked)
       }
+    } else if (!soon && !this.#flushLater) {
+      this.#flushLater = true
+      deferred.push(this)
+      if (!deferredScheduled) {
+        deferredScheduled = true
+        setTimeout(flushDeferred, DEFERRED_FLUSH_MS)
+      }
     }
-    this.#turnBytes += wire.length
+    this.#corkedBytes += wire.length
     out.write(wire)
   }
 
-  /** Releases the frames corked during this turn (called by the coalescer). */
+  /** Releases the frames corked so far (called by the coalescers). */
   uncork (): void {
     if (!this.#corked) return
     this.#corked = false
-    this.#turnBytes = 0
+    this.#flushSoon = false
+    this.#flushLater = false
+    this.#corkedBytes = 0
     this.#out?.uncork()
   }
 

@@ -265,14 +265,18 @@ export class Hub {
   #writeEvent (room: LocalRoom, text: string, exclude: string): void {
     if (room.members.size === 0) return
     const frame = prepareFrame(text)
+    const type = frameType(text)
+    // Presence may wait a little for company (see DEFERRED_FLUSH_MS); stream deltas may not.
+    const deferred = type.startsWith('presence.')
     let written = 0
     for (const conn of room.members.keys()) {
       if (conn.id !== exclude) {
-        conn.writeFrame(frame)
+        if (deferred) conn.writeFrameDeferred(frame)
+        else conn.writeFrame(frame)
         written++
       }
     }
-    if (written > 0) this.#metrics.framesOut.inc({ type: frameType(text) }, written)
+    if (written > 0) this.#metrics.framesOut.inc({ type }, written)
   }
 
   #acceptMessages (room: LocalRoom, items: readonly MessageItem[], committedAt: number): void {

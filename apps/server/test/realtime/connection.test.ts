@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import t, { type Test } from 'tap'
 import WebSocket, { WebSocketServer } from 'ws'
-import { Connection, Rooms, type Membership } from '../../src/realtime/connection.ts'
+import { Connection, DEFERRED_FLUSH_MS, Rooms, type Membership } from '../../src/realtime/connection.ts'
 import { joinWire, prepareFrame } from '../../src/realtime/frame.ts'
 
 type Tap = Test
@@ -64,6 +64,27 @@ t.test('frames written in one turn arrive complete and in order, in one flush', 
   await until(6)
   t.strictSame(received.map((r) => (JSON.parse(r) as { n: number }).n), [1, 2, 3, 4, 5, 6])
   t.equal((JSON.parse(received[5] as string) as { text: string }).text, 'é'.repeat(200), 'UTF-8 text survives')
+})
+
+t.test('a deferred frame waits for company; a frame written after it releases both, in order', async (t) => {
+  const { conn, received, until } = await pair(t)
+  const tcp = (conn.socket as unknown as { _socket: { writableCorked: number } })._socket
+  conn.writeFrameDeferred(prepareFrame('{"n":1}'))
+  await new Promise((resolve) => setImmediate(resolve))
+  conn.writeFrameDeferred(prepareFrame('{"n":2}'))
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(tcp.writableCorked, 1, 'deferred frames of several turns wait together')
+  await until(2)
+  t.strictSame(received, ['{"n":1}', '{"n":2}'], `and go out within ${DEFERRED_FLUSH_MS} ms`)
+  t.equal(tcp.writableCorked, 0)
+
+  conn.writeFrameDeferred(prepareFrame('{"n":3}'))
+  await new Promise((resolve) => setImmediate(resolve))
+  conn.writeFrame(prepareFrame('{"n":4}'))
+  await new Promise((resolve) => setImmediate(resolve))
+  t.equal(tcp.writableCorked, 0, 'a frame that may not wait releases the deferred one at the end of its turn')
+  await until(4)
+  t.strictSame(received.slice(2), ['{"n":3}', '{"n":4}'], 'in the order written')
 })
 
 t.test('a socket over its outbound cap is cut instead of written to', async (t) => {

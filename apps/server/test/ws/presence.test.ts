@@ -30,6 +30,17 @@ eachDatabase(t, async (t, kind) => {
     t.match(await alice.next((f) => f.type === 'presence.leave'), { user: { id: 'bob' } })
   })
 
+  t.test('a joiner\'s presence.join reaches members before the first message it sends', async (t) => {
+    const carol = await server.connect('carol', 'agent', 'Carol')
+    await carol.request({ type: 'join', room: 'plaza' })
+    await carol.request({ type: 'send', room: 'plaza', id: 'hello-1', text: 'hi' })
+    const [join, message] = await alice.collect(2, (f) => (f.type === 'presence.join' && f.user.id === 'carol') || (f.type === 'message' && f.id === 'hello-1'))
+    t.equal(join.type, 'presence.join')
+    t.equal(message.type, 'message')
+    carol.close()
+    await alice.next((f) => f.type === 'presence.leave' && f.user.id === 'carol')
+  })
+
   t.test('viewers watch without appearing in presence', async (t) => {
     const viewer = await server.connect('dash', 'viewer')
     await viewer.request({ type: 'join', room: 'plaza' })
