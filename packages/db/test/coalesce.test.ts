@@ -52,15 +52,26 @@ t.test('a failing group rejects its requests only; a missing result rejects that
   await t.rejects(c.load('gone'), /no result for gone/)
 })
 
-t.test('with a window, requests spread over it go out as one group', async (t) => {
+t.test('with a window: a lone request goes at once; under load, requests spread over the window go out as one group', async (t) => {
   const groups: number[][] = []
   const c = new Coalescer<number, number>(String, async (items) => {
     groups.push(items)
     return new Map(items.map((n) => [String(n), n]))
   }, { windowMs: 50 })
-  const first = c.load(1)
+  const lone = c.load(1)
   await new Promise((resolve) => setImmediate(resolve))
+  t.strictSame(groups, [[1]], 'nothing was sent lately: the first request waits for nobody')
+  t.equal(await lone, 1)
   const second = c.load(2)
-  t.strictSame(await Promise.all([first, second]), [1, 2])
-  t.strictSame(groups, [[1, 2]])
+  await new Promise((resolve) => setImmediate(resolve))
+  const third = c.load(3)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.strictSame(groups, [[1]], 'a group went out less than the window ago: the next ones wait for company')
+  t.strictSame(await Promise.all([second, third]), [2, 3])
+  t.strictSame(groups, [[1], [2, 3]])
+  await new Promise((resolve) => setTimeout(resolve, 120))
+  const after = c.load(4)
+  await new Promise((resolve) => setImmediate(resolve))
+  t.strictSame(groups, [[1], [2, 3], [4]], 'once the burst is over, a request goes at once again')
+  t.equal(await after, 4)
 })

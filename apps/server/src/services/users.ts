@@ -1,8 +1,8 @@
 import { Coalescer, touchUsers, type Database, type SeenUser } from '@pan/db'
 import type { Principal } from '../auth.ts'
 
-/** How long a first sight waits for others to be upserted with it, ms (see `Coalescer`). */
-export const GROUP_WINDOW_MS = 5
+/** Under load, how long a first sight waits for others to be upserted with it, ms (see `Coalescer`). */
+export const GROUP_WINDOW_MS = 20
 
 /** How often a user's `lastSeenAt` is written, at most. */
 const TOUCH_EVERY_MS = 30_000

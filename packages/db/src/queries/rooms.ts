@@ -126,8 +126,8 @@ select room_id, user_id, after_seq from unnest($1::text[], $2::text[], $3::int8[
 on conflict (room_id, user_id) do update set after_seq = room_first_joins.after_seq
 returning room_id, user_id, after_seq`
 
-/** How long a first join waits for others to be written with it, ms: a join's latency, not a rate. */
-const GROUP_WINDOW_MS = 5
+/** Under load, how long a first join waits for others to be written with it, ms (see `Coalescer`). */
+const GROUP_WINDOW_MS = 20
 
 /** Known first joins stay cached up to this many per database, then the cache starts over. */
 const FIRST_JOINS_CACHED = 200_000
