@@ -6,6 +6,7 @@ import { RedisKeys } from './redis-keys.ts'
 import { consoleLogger, OutageLog, type BusLogger } from './redis-log.ts'
 import { RedisPresence } from './redis-presence.ts'
 import { defineScripts, type Scripts } from './redis-scripts.ts'
+import { RedisTakes } from './redis-takes.ts'
 import { TokenBuckets } from './token-bucket.ts'
 
 export interface RedisBusOptions {
@@ -56,10 +57,10 @@ export class RedisBus implements Bus {
   readonly #expired = new Set<(left: ExpiredPresence[]) => void>()
   /** Decides while Redis is unreachable: a short outage must not stop traffic. */
   readonly #buckets = new TokenBuckets()
+  readonly #takes: RedisTakes
   readonly #timers: NodeJS.Timeout[]
   readonly #started: Promise<void>
   readonly #heartbeatOutage: OutageLog
-  readonly #takeOutage: OutageLog
   #beating: Promise<void> | undefined
   /** Set when the command connection came back, behind a Redis that may have restarted empty. */
   #mustReassert = false
@@ -91,7 +92,7 @@ export class RedisBus implements Bus {
     if (!(heartbeatMs > 0 && this.#leaseMs > heartbeatMs)) throw new RangeError('RedisBus: leaseMs must exceed heartbeatMs, which must be positive')
     // CLIENT SETNAME refuses spaces; the name only helps an operator reading CLIENT LIST.
     const name = `${this.#keys.prefix}${this.replicaId}`.replace(/[^!-~]/g, '_')
-    // Auto-pipelining: the publishes and token-bucket scripts issued in one tick (a commit batch
+    // Auto-pipelining: the publishes and presence scripts issued in one tick (a commit batch
     // over many rooms, a herd of connects) go out in one write instead of one each.
     this.#redis = defineScripts(new Redis(options.url, { commandTimeout: options.commandTimeoutMs ?? 2000, connectionName: `${name}:cmd`, enableAutoPipelining: true }))
     this.#sub = this.#redis.duplicate({ connectionName: `${name}:sub`, enableAutoPipelining: false })
@@ -99,7 +100,7 @@ export class RedisBus implements Bus {
     this.#presence = new RedisPresence(this.#redis, this.#keys, this.replicaId)
     this.presence = this.#presence
     this.#heartbeatOutage = new OutageLog((obj, msg) => { log.warn(obj, msg) }, 'redis bus: heartbeat failed; presence leases are not renewed')
-    this.#takeOutage = new OutageLog((obj, msg) => { log.warn(obj, msg) }, 'redis bus: Redis unavailable, rate limits fall back to this replica\'s own buckets')
+    this.#takes = new RedisTakes(this.#redis, this.#buckets, new OutageLog((obj, msg) => { log.warn(obj, msg) }, 'redis bus: Redis unavailable, rate limits fall back to this replica\'s own buckets'))
     this.#watch(this.#redis, 'command', () => { this.#afterReconnect() })
     this.#watch(this.#sub, 'subscriber', () => {
       this.#fanout.resync().catch((err: unknown) => { log.warn({ err }, 'redis bus: resubscribing after a reconnect failed') })
@@ -150,19 +151,7 @@ export class RedisBus implements Bus {
   async take (key: string, perSec: number): Promise<RateDecision> {
     // A rate of zero never refills: nothing to share, and the script would divide by it.
     if (!(perSec > 0)) return this.#buckets.take(key, perSec)
-    // Not even queued while disconnected: the fallback answers now instead of after a timeout.
-    if (this.#redis.status !== 'ready') {
-      this.#takeOutage.failed(new Error(`redis connection is ${this.#redis.status}`))
-      return this.#buckets.take(key, perSec)
-    }
-    try {
-      const [ok, retryAfterMs] = await this.#redis.panTake(this.#keys.bucket(key), perSec)
-      this.#takeOutage.recovered()
-      return { ok: ok === 1, retryAfterMs }
-    } catch (err) {
-      this.#takeOutage.failed(err)
-      return this.#buckets.take(key, perSec)
-    }
+    return await this.#takes.take(key, this.#keys.bucket(key), perSec)
   }
 
   /** Stamped with this replica's clock; reports are read within seconds, far above NTP skew. */

@@ -126,28 +126,34 @@ end
 return { all, states }`
 
 /**
- * KEYS: tb. ARGV: perSec (> 0). → { 1 or 0, retryAfterMs }. The same arithmetic as
- * `TokenBuckets.take`; the key expires once the bucket would have refilled, when a fresh one
- * decides the same.
+ * KEYS: tb, one per take (a key may repeat: its takes apply in order). ARGV: perSec (> 0) of each.
+ * → { ok (1 or 0), retryAfterMs } for each take, flat. The same arithmetic as `TokenBuckets.take`;
+ * a key expires once its bucket would have refilled, when a fresh one decides the same. One call
+ * carries every take of an event-loop turn: a script call per send cost more than the bucket.
  */
 const take = `${NOW}
-local rate = tonumber(ARGV[1])
-local burst = math.max(1, rate)
-local b = redis.call('HMGET', KEYS[1], 'tokens', 'at')
-local tokens = tonumber(b[1]) or burst
-local at = tonumber(b[2]) or now
-tokens = math.min(burst, tokens + math.max(0, now - at) / 1000 * rate)
-at = math.max(at, now)
-local ok, retry = 0, 0
-if tokens >= 1 then
-  tokens = tokens - 1
-  ok = 1
-else
-  retry = math.max(1, math.ceil((1 - tokens) / rate * 1000))
+local out = {}
+for i, key in ipairs(KEYS) do
+  local rate = tonumber(ARGV[i])
+  local burst = math.max(1, rate)
+  local b = redis.call('HMGET', key, 'tokens', 'at')
+  local tokens = tonumber(b[1]) or burst
+  local at = tonumber(b[2]) or now
+  tokens = math.min(burst, tokens + math.max(0, now - at) / 1000 * rate)
+  at = math.max(at, now)
+  local ok, retry = 0, 0
+  if tokens >= 1 then
+    tokens = tokens - 1
+    ok = 1
+  else
+    retry = math.max(1, math.ceil((1 - tokens) / rate * 1000))
+  end
+  redis.call('HSET', key, 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
+  redis.call('PEXPIRE', key, math.ceil((burst - tokens) / rate * 1000) + 1000)
+  out[#out + 1] = ok
+  out[#out + 1] = retry
 end
-redis.call('HSET', KEYS[1], 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
-redis.call('PEXPIRE', KEYS[1], math.ceil((burst - tokens) / rate * 1000) + 1000)
-return { ok, retry }`
+return out`
 
 type Reply<T> = Promise<T>
 
@@ -160,7 +166,8 @@ export interface Scripts {
   panRelease: (cn: string, st: string, prefix: string, conn: string, member: string, user: string) => Reply<number>
   panReap: (replicas: string, rp: string, rc: string, st: string, prefix: string, dead: string, force: '0' | '1') => Reply<string[] | null>
   panPresenceList: (pc: string, st: string) => Reply<[string[], Array<string | null>]>
-  panTake: (tb: string, perSec: number) => Reply<[number, number]>
+  /** `numberOfKeys` first, then the bucket keys, then their rates. */
+  panTake: (numberOfKeys: number, ...keysThenRates: Array<string | number>) => Reply<number[]>
 }
 
 const definitions = {
@@ -171,8 +178,8 @@ const definitions = {
   panRelease: { numberOfKeys: 2, lua: release },
   panReap: { numberOfKeys: 4, lua: reap },
   panPresenceList: { numberOfKeys: 2, lua: presenceList },
-  panTake: { numberOfKeys: 1, lua: take }
-} satisfies Record<keyof Scripts, { numberOfKeys: number, lua: string }>
+  panTake: { lua: take }
+} satisfies Record<keyof Scripts, { numberOfKeys?: number, lua: string }>
 
 /** Defines the scripts on `redis` and returns it typed with them. */
 export function defineScripts (redis: Redis): Redis & Scripts {

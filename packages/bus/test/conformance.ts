@@ -303,6 +303,18 @@ export function busConformance (t: Test, makeBus: MakeBus, options: ConformanceO
     t.equal((await bus.take(key, rate)).ok, true, 'a token is back after retryAfterMs')
   })
 
+  t.test('takes issued together decide as if one after another, each on its own bucket', async (t) => {
+    const bus = await open(t)
+    const [a, b, c] = [unique('a'), unique('b'), unique('c')]
+    const decisions = await Promise.all([
+      bus.take(a, 3), bus.take(b, 1), bus.take(a, 3), bus.take(c, 2),
+      bus.take(a, 3), bus.take(b, 1), bus.take(a, 3), bus.take(c, 2)
+    ])
+    t.strictSame(decisions.map((d) => d.ok), [true, true, true, true, true, false, false, true],
+      'a: 3 of 4 pass, b: 1 of 2, c: 2 of 2')
+    t.ok(decisions.every((d) => d.ok ? d.retryAfterMs === 0 : d.retryAfterMs > 0), 'only refusals carry a wait')
+  })
+
   t.test('take with a rate below one per second still allows one', async (t) => {
     const bus = await open(t)
     const key = unique('slow')
