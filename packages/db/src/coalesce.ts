@@ -5,13 +5,18 @@
  * thread, so a group is never "in flight" while other sockets are read, and without a window each
  * group held one request (measured: 4,701 ban reads for 5,000 connects, ~2 ms each).
  *
- * The window applies under load only, when the previous group went out less than `windowMs` ago:
- * a lone request (nothing sent lately) goes at the end of the turn and waits for nobody. A
- * statement's cost is mostly fixed (PGlite: ~250 µs for `select 1`, about the same for 1 row or 7),
- * so in a connect storm a longer window is less CPU per connect, not more latency per idle one.
+ * The window applies only when it pays: the previous group went out less than `windowMs` ago, and
+ * requests have lately been arriving fast enough to gather `MIN_EXPECTED_GROUP` or more in one
+ * window. Otherwise (a lone request, or a trickle) a request goes at the end of the turn and waits
+ * for nobody: the connect path has several of these in series, so a window that gathers nobody
+ * would only add latency. A statement's cost is mostly fixed (PGlite: ~250 µs for `select 1`,
+ * about the same for 1 row or 7), so in a connect storm a longer window is less CPU per connect.
  *
  * Requests with the same key within a group share one item (the first one's) and one result.
  */
+/** The window is worth its latency only when it is expected to gather at least this many requests. */
+const MIN_EXPECTED_GROUP = 4
+
 export class Coalescer<I, V> {
   readonly #key: (item: I) => string
   readonly #run: (items: I[]) => Promise<Map<string, V>>
@@ -19,8 +24,10 @@ export class Coalescer<I, V> {
   readonly #windowMs: number
   #pending = new Map<string, { item: I, waiters: Array<{ resolve: (v: V) => void, reject: (err: unknown) => void }> }>()
   #busy = false
-  /** When the last group went out (performance.now()): within the window, requests are a burst. */
+  /** When the last group went out (performance.now()). */
   #lastSentAt = -Infinity
+  /** Requests per ms lately: the last group's size over the time since the group before it. */
+  #rate = 0
   /** When the oldest pending request arrived: it waits at most `windowMs` for others. */
   #oldestAt = 0
 
@@ -56,7 +63,8 @@ export class Coalescer<I, V> {
 
   #schedule (): void {
     const now = performance.now()
-    const wait = now - this.#lastSentAt < this.#windowMs ? this.#oldestAt + this.#windowMs - now : 0
+    const pays = now - this.#lastSentAt < this.#windowMs && this.#rate * this.#windowMs >= MIN_EXPECTED_GROUP
+    const wait = pays ? this.#oldestAt + this.#windowMs - now : 0
     if (wait > 0) setTimeout(() => { this.#flush() }, wait)
     else setImmediate(() => { this.#flush() })
   }
@@ -64,7 +72,9 @@ export class Coalescer<I, V> {
   #flush (): void {
     if (this.#busy || this.#pending.size === 0) return
     this.#busy = true
-    this.#lastSentAt = performance.now()
+    const now = performance.now()
+    this.#rate = Math.min(this.#pending.size, this.#maxBatch) / Math.max(1, now - this.#lastSentAt)
+    this.#lastSentAt = now
     let group = this.#pending
     if (group.size > this.#maxBatch) {
       const all = [...group]

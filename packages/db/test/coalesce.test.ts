@@ -52,26 +52,37 @@ t.test('a failing group rejects its requests only; a missing result rejects that
   await t.rejects(c.load('gone'), /no result for gone/)
 })
 
-t.test('with a window: a lone request goes at once; under load, requests spread over the window go out as one group', async (t) => {
+t.test('with a window: a lone request or a trickle goes at once; in a burst, requests spread over the window go out as one group', async (t) => {
   const groups: number[][] = []
   const c = new Coalescer<number, number>(String, async (items) => {
     groups.push(items)
     return new Map(items.map((n) => [String(n), n]))
   }, { windowMs: 50 })
+  const turn = async (): Promise<void> => { await new Promise((resolve) => setImmediate(resolve)) }
+
   const lone = c.load(1)
-  await new Promise((resolve) => setImmediate(resolve))
+  await turn()
   t.strictSame(groups, [[1]], 'nothing was sent lately: the first request waits for nobody')
   t.equal(await lone, 1)
-  const second = c.load(2)
-  await new Promise((resolve) => setImmediate(resolve))
-  const third = c.load(3)
-  await new Promise((resolve) => setImmediate(resolve))
-  t.strictSame(groups, [[1]], 'a group went out less than the window ago: the next ones wait for company')
-  t.strictSame(await Promise.all([second, third]), [2, 3])
-  t.strictSame(groups, [[1], [2, 3]])
+
+  const burst = [2, 3, 4, 5, 6, 7, 8, 9].map(async (n) => await c.load(n))
+  await turn()
+  t.strictSame(groups, [[1], [2, 3, 4, 5, 6, 7, 8, 9]], 'requests of one turn go together, at the end of it')
+  await Promise.all(burst)
+  const tenth = c.load(10)
+  await turn()
+  const eleventh = c.load(11)
+  await turn()
+  t.equal(groups.length, 2, 'right after a big group, the next ones wait for company')
+  t.strictSame(await Promise.all([tenth, eleventh]), [10, 11])
+  t.strictSame(groups.at(-1), [10, 11])
+
   await new Promise((resolve) => setTimeout(resolve, 120))
-  const after = c.load(4)
-  await new Promise((resolve) => setImmediate(resolve))
-  t.strictSame(groups, [[1], [2, 3], [4]], 'once the burst is over, a request goes at once again')
-  t.equal(await after, 4)
+  for (const n of [12, 13, 14]) {
+    const p = c.load(n)
+    await turn()
+    t.strictSame(groups.at(-1), [n], `a trickle (one request at a time, 25 ms apart) waits for nobody: ${n}`)
+    t.equal(await p, n)
+    await new Promise((resolve) => setTimeout(resolve, 25))
+  }
 })
