@@ -127,29 +127,32 @@ return { all, states }`
 
 /**
  * KEYS: tb, one per take (a key may repeat: its takes apply in order). ARGV: perSec (> 0) of each.
- * → { ok (1 or 0), retryAfterMs } for each take, flat. The same arithmetic as `TokenBuckets.take`;
+ * → { ok (1 or 0; -1 when the key holds something else), retryAfterMs } for each take, flat. The same arithmetic as `TokenBuckets.take`;
  * a key expires once its bucket would have refilled, when a fresh one decides the same. One call
  * carries every take of an event-loop turn: a script call per send cost more than the bucket.
  */
 const take = `${NOW}
 local out = {}
 for i, key in ipairs(KEYS) do
-  local rate = tonumber(ARGV[i])
-  local burst = math.max(1, rate)
-  local b = redis.call('HMGET', key, 'tokens', 'at')
-  local tokens = tonumber(b[1]) or burst
-  local at = tonumber(b[2]) or now
-  tokens = math.min(burst, tokens + math.max(0, now - at) / 1000 * rate)
-  at = math.max(at, now)
-  local ok, retry = 0, 0
-  if tokens >= 1 then
-    tokens = tokens - 1
-    ok = 1
-  else
-    retry = math.max(1, math.ceil((1 - tokens) / rate * 1000))
+  local ok, retry = -1, 0
+  local b = redis.pcall('HMGET', key, 'tokens', 'at')
+  if not b.err then
+    local rate = tonumber(ARGV[i])
+    local burst = math.max(1, rate)
+    local tokens = tonumber(b[1]) or burst
+    local at = tonumber(b[2]) or now
+    tokens = math.min(burst, tokens + math.max(0, now - at) / 1000 * rate)
+    at = math.max(at, now)
+    if tokens >= 1 then
+      tokens = tokens - 1
+      ok = 1
+    else
+      ok = 0
+      retry = math.max(1, math.ceil((1 - tokens) / rate * 1000))
+    end
+    redis.call('HSET', key, 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
+    redis.call('PEXPIRE', key, math.ceil((burst - tokens) / rate * 1000) + 1000)
   end
-  redis.call('HSET', key, 'tokens', string.format('%.17g', tokens), 'at', string.format('%.17g', at))
-  redis.call('PEXPIRE', key, math.ceil((burst - tokens) / rate * 1000) + 1000)
   out[#out + 1] = ok
   out[#out + 1] = retry
 end

@@ -4,7 +4,7 @@ import type { OutageLog } from './redis-log.ts'
 import type { Scripts } from './redis-scripts.ts'
 import type { TokenBuckets } from './token-bucket.ts'
 
-/** Takes per script call at most: bounds the call's size (Lua's stack limits `unpack` to ~8,000). */
+/** Takes per script call at most: bounds how long one call keeps Redis (single-threaded) busy. */
 const MAX_TAKES_PER_CALL = 500
 
 interface PendingTake {
@@ -49,22 +49,31 @@ export class RedisTakes {
   #flush (): void {
     const all = this.#pending
     this.#pending = []
+    // Only the outage log could throw there, after every take is resolved.
     for (let i = 0; i < all.length; i += MAX_TAKES_PER_CALL) this.#send(all.slice(i, i + MAX_TAKES_PER_CALL)).catch(() => {})
   }
 
-  /** Never rejects: a failed call decides its takes on the fallback buckets. */
+  /**
+   * Resolves every take before anything that could throw: a failed call, or a take the script could not decide
+   * (its key held by something else), is decided on the fallback buckets.
+   */
   async #send (takes: PendingTake[]): Promise<void> {
-    let reply: number[]
+    let reply: unknown
+    let failure: unknown
     try {
       reply = await this.#redis.panTake(takes.length, ...takes.map((t) => t.bucketKey), ...takes.map((t) => t.perSec))
-      this.#outage.recovered()
+      if (!Array.isArray(reply) || reply.length !== 2 * takes.length) throw new Error(`redis bus: unexpected reply to ${takes.length} takes`)
     } catch (err) {
-      this.#outage.failed(err)
-      for (const t of takes) t.resolve(this.#fallback.take(t.key, t.perSec))
-      return
+      reply = undefined
+      failure = err ?? new Error('redis bus: takes failed')
     }
     takes.forEach((t, i) => {
-      t.resolve({ ok: reply[2 * i] === 1, retryAfterMs: reply[2 * i + 1] ?? 0 })
+      const ok: unknown = Array.isArray(reply) ? reply[2 * i] : undefined
+      const retryAfterMs: unknown = Array.isArray(reply) ? reply[2 * i + 1] : undefined
+      if ((ok === 0 || ok === 1) && typeof retryAfterMs === 'number') t.resolve({ ok: ok === 1, retryAfterMs })
+      else t.resolve(this.#fallback.take(t.key, t.perSec))
     })
+    if (failure === undefined) this.#outage.recovered()
+    else this.#outage.failed(failure)
   }
 }

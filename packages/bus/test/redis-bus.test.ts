@@ -200,6 +200,16 @@ t.test('RedisBus', { skip }, async (t) => {
     t.strictSame(got, ['before', 'after'])
   })
 
+  t.test('a bucket key held by something else is decided locally; the takes sent with it are not', async (t) => {
+    const bus = await open(t, { space: 'clobbered' })
+    await admin.set(`${prefix}clobbered:tb:odd`, 'not a bucket')
+    await bus.take('fine', 1)
+    const [odd, fine] = await Promise.all([bus.take('odd', 1), bus.take('fine', 1)])
+    t.equal(odd?.ok, true, 'the clobbered key gets a fresh local bucket')
+    t.equal(fine?.ok, false, 'the other take of the same call is still decided by Redis (its one token is spent)')
+    t.equal(await admin.get(`${prefix}clobbered:tb:odd`), 'not a bucket', 'the foreign value is left alone')
+  })
+
   t.test('take falls back to local buckets while Redis is unreachable', async (t) => {
     const logger = recorder()
     const bus = new RedisBus({ url: 'redis://127.0.0.1:1', logger, commandTimeoutMs: 200 })
