@@ -15,7 +15,7 @@
  * Requests with the same key within a group share one item (the first one's) and one result.
  */
 /** The window is worth its latency only when it is expected to gather at least this many requests. */
-const MIN_EXPECTED_GROUP = 4
+const MIN_EXPECTED_GROUP = 2
 
 export class Coalescer<I, V> {
   readonly #key: (item: I) => string

@@ -81,8 +81,8 @@ t.test('with a window: a lone request or a trickle goes at once; in a burst, req
   for (const n of [12, 13, 14]) {
     const p = c.load(n)
     await turn()
-    t.strictSame(groups.at(-1), [n], `a trickle (one request at a time, 25 ms apart) waits for nobody: ${n}`)
+    t.strictSame(groups.at(-1), [n], `a trickle (one request at a time, 40 ms apart) waits for nobody: ${n}`)
     t.equal(await p, n)
-    await new Promise((resolve) => setTimeout(resolve, 25))
+    await new Promise((resolve) => setTimeout(resolve, 40))
   }
 })
