@@ -127,9 +127,10 @@ return { all, states }`
 
 /**
  * KEYS: tb, one per take (a key may repeat: its takes apply in order). ARGV: perSec (> 0) of each.
- * → { ok (1 or 0; -1 when the key holds something else), retryAfterMs } for each take, flat. The same arithmetic as `TokenBuckets.take`;
- * a key expires once its bucket would have refilled, when a fresh one decides the same. One call
- * carries every take of an event-loop turn: a script call per send cost more than the bucket.
+ * → { ok (1 or 0; -1 when the key holds something else), retryAfterMs } for each take, flat. The
+ * same arithmetic as `TokenBuckets.take`; a key expires once its bucket would have refilled, when a
+ * fresh one decides the same. One call carries every take of an event-loop turn: a script call per
+ * send cost more than the bucket.
  */
 const take = `${NOW}
 local out = {}

@@ -1,3 +1,6 @@
+/** The window is worth its latency only when it is expected to gather at least this many requests. */
+const MIN_EXPECTED_GROUP = 2
+
 /**
  * Group commit for small statements: requests made while the previous group is in flight, or
  * within `windowMs` of the first one, are sent together as one statement, so N concurrent
@@ -14,9 +17,6 @@
  *
  * Requests with the same key within a group share one item (the first one's) and one result.
  */
-/** The window is worth its latency only when it is expected to gather at least this many requests. */
-const MIN_EXPECTED_GROUP = 2
-
 export class Coalescer<I, V> {
   readonly #key: (item: I) => string
   readonly #run: (items: I[]) => Promise<Map<string, V>>
