@@ -100,7 +100,7 @@ export class RedisBus implements Bus {
     this.#presence = new RedisPresence(this.#redis, this.#keys, this.replicaId)
     this.presence = this.#presence
     this.#heartbeatOutage = new OutageLog((obj, msg) => { log.warn(obj, msg) }, 'redis bus: heartbeat failed; presence leases are not renewed')
-    this.#takes = new RedisTakes(this.#redis, this.#buckets, new OutageLog((obj, msg) => { log.warn(obj, msg) }, 'redis bus: Redis unavailable, rate limits fall back to this replica\'s own buckets'))
+    this.#takes = new RedisTakes(this.#redis, this.#keys, this.#buckets, new OutageLog((obj, msg) => { log.warn(obj, msg) }, 'redis bus: Redis unavailable, rate limits fall back to this replica\'s own buckets'))
     this.#watch(this.#redis, 'command', () => { this.#afterReconnect() })
     this.#watch(this.#sub, 'subscriber', () => {
       this.#fanout.resync().catch((err: unknown) => { log.warn({ err }, 'redis bus: resubscribing after a reconnect failed') })
@@ -151,7 +151,7 @@ export class RedisBus implements Bus {
   async take (key: string, perSec: number): Promise<RateDecision> {
     // A rate of zero never refills: nothing to share, and the script would divide by it.
     if (!(perSec > 0)) return this.#buckets.take(key, perSec)
-    return await this.#takes.take(key, this.#keys.bucket(key), perSec)
+    return await this.#takes.take(key, perSec)
   }
 
   /** Stamped with this replica's clock; reports are read within seconds, far above NTP skew. */

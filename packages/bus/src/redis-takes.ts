@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis'
 import type { RateDecision } from './bus.ts'
+import type { RedisKeys } from './redis-keys.ts'
 import type { OutageLog } from './redis-log.ts'
 import type { Scripts } from './redis-scripts.ts'
 import type { TokenBuckets } from './token-bucket.ts'
@@ -8,10 +9,7 @@ import type { TokenBuckets } from './token-bucket.ts'
 const MAX_TAKES_PER_CALL = 500
 
 interface PendingTake {
-  /** Names the bucket in the fallback. */
   key: string
-  /** The bucket's Redis key. */
-  bucketKey: string
   perSec: number
   resolve: (decision: RateDecision) => void
 }
@@ -24,24 +22,26 @@ interface PendingTake {
  */
 export class RedisTakes {
   readonly #redis: Redis & Scripts
+  readonly #keys: RedisKeys
   readonly #fallback: TokenBuckets
   readonly #outage: OutageLog
   #pending: PendingTake[] = []
 
-  constructor (redis: Redis & Scripts, fallback: TokenBuckets, outage: OutageLog) {
+  constructor (redis: Redis & Scripts, keys: RedisKeys, fallback: TokenBuckets, outage: OutageLog) {
     this.#redis = redis
+    this.#keys = keys
     this.#fallback = fallback
     this.#outage = outage
   }
 
-  async take (key: string, bucketKey: string, perSec: number): Promise<RateDecision> {
+  async take (key: string, perSec: number): Promise<RateDecision> {
     // Not even queued while disconnected: the fallback answers now instead of after a timeout.
     if (this.#redis.status !== 'ready') {
       this.#outage.failed(new Error(`redis connection is ${this.#redis.status}`))
       return this.#fallback.take(key, perSec)
     }
     return await new Promise<RateDecision>((resolve) => {
-      this.#pending.push({ key, bucketKey, perSec, resolve })
+      this.#pending.push({ key, perSec, resolve })
       if (this.#pending.length === 1) setImmediate(() => { this.#flush() })
     })
   }
@@ -61,7 +61,7 @@ export class RedisTakes {
     let reply: unknown
     let failure: unknown
     try {
-      reply = await this.#redis.panTake(takes.length, ...takes.map((t) => t.bucketKey), ...takes.map((t) => t.perSec))
+      reply = await this.#redis.panTake(takes.length, ...takes.map((t) => this.#keys.bucket(t.key)), ...takes.map((t) => t.perSec))
       if (!Array.isArray(reply) || reply.length !== 2 * takes.length) throw new Error(`redis bus: unexpected reply to ${takes.length} takes`)
     } catch (err) {
       reply = undefined

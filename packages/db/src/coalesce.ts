@@ -1,3 +1,9 @@
+/**
+ * The window of the connect path's groups (user upserts, ban and room reads, first joins), ms: long
+ * enough for a storm to fill groups, and taken only when it pays (see `Coalescer`).
+ */
+export const CONNECT_GROUP_WINDOW_MS = 20
+
 /** The window is worth its latency only when it is expected to gather at least this many requests. */
 const MIN_EXPECTED_GROUP = 2
 

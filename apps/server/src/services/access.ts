@@ -1,8 +1,7 @@
-import { activeBansOfUsers, Coalescer, findRooms, isMember, type BanRow, type Database, type RoomRow } from '@pan/db'
+import { activeBansOfUsers, Coalescer, CONNECT_GROUP_WINDOW_MS, findRooms, isMember, type BanRow, type Database, type RoomRow } from '@pan/db'
 import type { Bus } from '@pan/bus'
 import { PanError } from '../errors.ts'
 import { canView, type Principal } from '../auth.ts'
-import { GROUP_WINDOW_MS } from './users.ts'
 
 /**
  * Who may do what in which room. Rooms and each user's bans (an empty list included) are cached
@@ -29,11 +28,11 @@ export class Access {
 
   constructor (db: Database, bus: Bus) {
     this.#db = db
-    this.#loadBans = new Coalescer((id) => id, async (ids) => await activeBansOfUsers(db, ids), { windowMs: GROUP_WINDOW_MS })
+    this.#loadBans = new Coalescer((id) => id, async (ids) => await activeBansOfUsers(db, ids), { windowMs: CONNECT_GROUP_WINDOW_MS })
     this.#loadRooms = new Coalescer((id) => id, async (ids) => {
       const found = await findRooms(db, ids)
       return new Map(ids.map((id) => [id, found.get(id)]))
-    }, { windowMs: GROUP_WINDOW_MS })
+    }, { windowMs: CONNECT_GROUP_WINDOW_MS })
     this.#unsubscribe = bus.onControl((event) => {
       switch (event.type) {
         case 'ban':

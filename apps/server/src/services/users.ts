@@ -1,8 +1,5 @@
-import { Coalescer, touchUsers, type Database, type SeenUser } from '@pan/db'
+import { Coalescer, CONNECT_GROUP_WINDOW_MS, touchUsers, type Database, type SeenUser } from '@pan/db'
 import type { Principal } from '../auth.ts'
-
-/** Under load, how long a first sight waits for others to be upserted with it, ms (see `Coalescer`). */
-export const GROUP_WINDOW_MS = 20
 
 /** How often a user's `lastSeenAt` is written, at most. */
 const TOUCH_EVERY_MS = 30_000
@@ -26,7 +23,7 @@ export class Users {
     this.#touch = new Coalescer(seenKey, async (seen) => {
       const names = await touchUsers(db, mergeById(seen))
       return new Map(seen.map((u) => [seenKey(u), names.get(u.id) ?? null]))
-    }, { windowMs: GROUP_WINDOW_MS })
+    }, { windowMs: CONNECT_GROUP_WINDOW_MS })
   }
 
   /** Records the user and returns their display name. */

@@ -1,5 +1,5 @@
 import { and, asc, eq, gt, inArray, isNull, or, sql, type SQL } from 'drizzle-orm'
-import { Coalescer } from '../coalesce.ts'
+import { Coalescer, CONNECT_GROUP_WINDOW_MS } from '../coalesce.ts'
 import type { Database } from '../database.ts'
 import { rawQuery } from '../raw.ts'
 import { rooms, type RoomConfigColumn } from '../schema/rooms.ts'
@@ -126,9 +126,6 @@ select room_id, user_id, after_seq from unnest($1::text[], $2::text[], $3::int8[
 on conflict (room_id, user_id) do update set after_seq = room_first_joins.after_seq
 returning room_id, user_id, after_seq`
 
-/** Under load, how long a first join waits for others to be written with it, ms (see `Coalescer`). */
-const GROUP_WINDOW_MS = 20
-
 /** Known first joins stay cached up to this many per database, then the cache starts over. */
 const FIRST_JOINS_CACHED = 200_000
 
@@ -148,7 +145,7 @@ export async function recordFirstJoin (db: Database, roomId: string, userId: str
   if (state === undefined) {
     state = {
       known: new Map(),
-      coalescer: new Coalescer((j) => firstJoinKey(j.roomId, j.userId), async (joins) => await recordFirstJoins(db, joins), { windowMs: GROUP_WINDOW_MS })
+      coalescer: new Coalescer((j) => firstJoinKey(j.roomId, j.userId), async (joins) => await recordFirstJoins(db, joins), { windowMs: CONNECT_GROUP_WINDOW_MS })
     }
     firstJoinState.set(db, state)
   }
