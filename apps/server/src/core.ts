@@ -52,10 +52,10 @@ export function createCore (deps: CoreDeps) {
       metrics.commitBatchSize.observe(size)
       metrics.commitSeconds.observe(seconds)
     },
-    onCommitted: async (rows) => {
+    onCommitted: (rows) => {
       metrics.messagesCommitted.inc(rows.length)
       throughput.add(rows.length)
-      await hub.publishCommitted(rows)
+      return hub.publishCommitted(rows)
     },
     onError: (err) => { log.error({ err }, 'publishing committed messages failed; replicas catch up from the database') }
   })

@@ -214,8 +214,9 @@ export class Hub {
 
   /**
    * Hands a commit's new messages to the members on this replica at once (no bus round trip before
-   * the writes) and publishes them, one payload per room, for the other replicas. Called in commit
-   * order for each room.
+   * the writes) and publishes them, one payload per room, for the other replicas. The local writes
+   * are done when it returns; the promise settles when the bus has taken the payloads. Called in
+   * commit order for each room.
    */
   async publishCommitted (rows: readonly MessageRow[]): Promise<void> {
     const committedAt = Date.now()

@@ -14,8 +14,9 @@ export interface BatcherOptions {
    */
   lanes?: number
   /**
-   * Called with each commit's newly stored rows, before that commit's acks resolve. Per room, calls
-   * come in seq order and one after another; rooms of different lanes overlap.
+   * Called with each commit's newly stored rows. What it does before it returns (the writes to this
+   * replica's members) comes before that commit's acks; the promise it returns (the publish for the
+   * other replicas) holds only `flush`. Per room, calls come in seq order.
    */
   onCommitted: (rows: MessageRow[]) => Promise<void>
   /** A failed `onCommitted`; the messages are stored and acked all the same. */
@@ -41,7 +42,7 @@ export class WriteBatcher {
     })
   }
 
-  /** Resolves when everything submitted so far is committed. */
+  /** Resolves when everything submitted so far is committed and published. */
   async flush (): Promise<void> {
     await Promise.all(this.#lanes.map(async (lane) => { await lane.flush() }))
   }

@@ -6,7 +6,11 @@ export interface LaneOptions {
   maxWaitMs: number
   /** Most messages in one commit. */
   maxBatch: number
-  /** Called with each commit's newly stored rows, in commit order, before that commit's acks resolve. */
+  /**
+   * Called with each commit's newly stored rows, in commit order. What it does before it returns
+   * (the writes to this replica's members) comes before that commit's acks; the promise it returns
+   * (the publish for the other replicas) holds only `flush`.
+   */
   onCommitted: (rows: MessageRow[]) => Promise<void>
   /** A failed `onCommitted`: the rows are stored and acked all the same (replicas catch up from the database). */
   onError: (err: unknown) => void
@@ -34,6 +38,8 @@ export class CommitLane {
   #running: Promise<void> | undefined
   /** The last hand-off to `onCommitted`; the next one starts after it settles. Never rejects. */
   #handedOff: Promise<void> = Promise.resolve()
+  /** Publishes that `onCommitted` started and Redis has not answered yet. Never reject. */
+  readonly #publishing = new Set<Promise<void>>()
 
   constructor (db: Database, options: LaneOptions) {
     this.#db = db
@@ -45,13 +51,14 @@ export class CommitLane {
     this.#schedule()
   }
 
-  /** Resolves when everything submitted so far is committed and handed to `onCommitted`. */
+  /** Resolves when everything submitted so far is committed, handed to `onCommitted` and published. */
   async flush (): Promise<void> {
     while (this.#queue.length > 0 || this.#running !== undefined) {
       if (this.#running === undefined) this.#start()
       await this.#running
     }
     await this.#handedOff
+    await Promise.all(this.#publishing)
   }
 
   #schedule (): void {
@@ -96,14 +103,23 @@ export class CommitLane {
     this.#options.observe?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9)
     const fresh: MessageRow[] = []
     for (const o of outcomes) if (o.ok && !o.duplicate) fresh.push(o.message)
-    this.#handedOff = this.#handedOff.then(async () => {
+    // The acks resolve in the turn of the local writes, not after the publish's round trip: a
+    // sender's ack then leaves in the same write as its own copy of the message.
+    this.#handedOff = this.#handedOff.then(() => {
       try {
-        if (fresh.length > 0) await this.#options.onCommitted(fresh)
+        if (fresh.length > 0) this.#track(this.#options.onCommitted(fresh))
       } catch (err) {
         this.#options.onError(err)
       } finally {
         batch.forEach((p, i) => { p.resolve(outcomes[i] as CommitOutcome) })
       }
     })
+  }
+
+  #track (publish: Promise<void>): void {
+    const settled: Promise<void> = publish
+      .catch((err: unknown) => { this.#options.onError(err) })
+      .finally(() => { this.#publishing.delete(settled) })
+    this.#publishing.add(settled)
   }
 }
