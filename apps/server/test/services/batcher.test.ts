@@ -1,5 +1,5 @@
 import t from 'tap'
-import { insertRoom, readRange, type CommitOutcome, type Database, type MessageRow, type NewMessage } from '@pan/db'
+import { insertRoom, type CommitOutcome, type Database, type NewMessage } from '@pan/db'
 import { createTestDatabase, testDatabaseKinds } from '@pan/db/testing'
 import { WriteBatcher, laneOf, type BatcherOptions } from '../../src/services/batcher.ts'
 
