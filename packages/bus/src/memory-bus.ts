@@ -29,6 +29,11 @@ export class MemoryBus implements Bus {
     for (const handler of handlers) handler(payload)
   }
 
+  async publishMany (entries: ReadonlyArray<{ room: string, payload: string }>): Promise<void> {
+    // Each publish delivers before it yields, so all are delivered, in order, before this returns.
+    await Promise.all(entries.map(async ({ room, payload }) => { await this.publish(room, payload) }))
+  }
+
   subscribe (room: string, handler: Handler): () => void {
     let handlers = this.#rooms.get(room)
     if (handlers === undefined) {

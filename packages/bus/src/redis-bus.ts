@@ -123,6 +123,10 @@ export class RedisBus implements Bus {
     await this.#fanout.publish(room, payload)
   }
 
+  async publishMany (entries: ReadonlyArray<{ room: string, payload: string }>): Promise<void> {
+    await this.#fanout.publishMany(entries)
+  }
+
   subscribe (room: string, handler: (payload: string) => void): () => void {
     return this.#fanout.subscribe(room, handler)
   }

@@ -2,16 +2,21 @@ import type { Redis } from 'ioredis'
 import type { ControlEvent } from './bus.ts'
 import type { RedisKeys } from './redis-keys.ts'
 import type { BusLogger } from './redis-log.ts'
+import type { Scripts } from './redis-scripts.ts'
 
 type Handler = (payload: string) => void
 
+/** Payloads per script call at most: bounds how long one call keeps Redis (single-threaded) busy. */
+const MAX_PUBLISHES_PER_CALL = 500
+
 /**
- * Room fan-out and control events over Redis pub/sub. One PUBLISH per payload; the subscriber
- * connection holds one channel per room with local handlers, so Redis sends each replica only
- * what it needs, in publish order (one connection each way keeps it).
+ * Room fan-out and control events over Redis pub/sub. One PUBLISH per payload (a commit's rooms
+ * together in one script call); the subscriber connection holds one channel per room with local
+ * handlers, so Redis sends each replica only what it needs, in publish order (one connection each
+ * way keeps it).
  */
 export class RedisFanout {
-  readonly #pub: Redis
+  readonly #pub: Redis & Scripts
   readonly #sub: Redis
   readonly #keys: RedisKeys
   readonly #log: BusLogger
@@ -26,7 +31,7 @@ export class RedisFanout {
    */
   readonly #gates = new Map<string, Promise<unknown>>()
 
-  constructor (pub: Redis, sub: Redis, keys: RedisKeys, log: BusLogger) {
+  constructor (pub: Redis & Scripts, sub: Redis, keys: RedisKeys, log: BusLogger) {
     this.#pub = pub
     this.#sub = sub
     this.#keys = keys
@@ -50,6 +55,31 @@ export class RedisFanout {
     const issued = gate.then(() => ({ sent: this.#pub.publish(channel, payload) }))
     this.#setGate(room, issued)
     await (await issued).sent
+  }
+
+  /**
+   * Rooms without a (un)subscribe in flight go out in one script call per 500, which Redis runs as
+   * that many PUBLISHes in order (a commit over 100 rooms was 100 commands, 100 replies and 100
+   * promises); the others queue behind their room's gate as `publish` does. Either way each room's
+   * payloads leave on the command connection in call order.
+   */
+  async publishMany (entries: ReadonlyArray<{ room: string, payload: string }>): Promise<void> {
+    const sent: Array<Promise<unknown>> = []
+    let batch: string[] = []
+    for (const { room, payload } of entries) {
+      if (this.#gates.has(room)) {
+        sent.push(this.publish(room, payload))
+        continue
+      }
+      batch.push(this.#keys.roomChannel(room), payload)
+      if (batch.length === 2 * MAX_PUBLISHES_PER_CALL) {
+        sent.push(this.#pub.panPublish(...batch))
+        batch = []
+      }
+    }
+    if (batch.length === 2) sent.push(this.#pub.publish(batch[0] as string, batch[1] as string))
+    else if (batch.length > 0) sent.push(this.#pub.panPublish(...batch))
+    await Promise.all(sent)
   }
 
   subscribe (room: string, handler: Handler): () => void {

@@ -159,6 +159,12 @@ for i, key in ipairs(KEYS) do
 end
 return out`
 
+/** ARGV: channel, payload, channel, payload, … → the number of payloads published. */
+const publish = `for i = 1, #ARGV, 2 do
+  redis.call('PUBLISH', ARGV[i], ARGV[i + 1])
+end
+return #ARGV / 2`
+
 type Reply<T> = Promise<T>
 
 /** Typed calls of the scripts above (ioredis adds them as methods, using EVALSHA when it can). */
@@ -172,6 +178,8 @@ export interface Scripts {
   panPresenceList: (pc: string, st: string) => Reply<[string[], Array<string | null>]>
   /** `numberOfKeys` first, then the bucket keys, then their rates. */
   panTake: (numberOfKeys: number, ...keysThenRates: Array<string | number>) => Reply<number[]>
+  /** Channels and payloads, alternating. */
+  panPublish: (...channelsAndPayloads: string[]) => Reply<number>
 }
 
 const definitions = {
@@ -182,7 +190,8 @@ const definitions = {
   panRelease: { numberOfKeys: 2, lua: release },
   panReap: { numberOfKeys: 4, lua: reap },
   panPresenceList: { numberOfKeys: 2, lua: presenceList },
-  panTake: { lua: take }
+  panTake: { lua: take },
+  panPublish: { numberOfKeys: 0, lua: publish }
 } satisfies Record<keyof Scripts, { numberOfKeys?: number, lua: string }>
 
 /** Defines the scripts on `redis` and returns it typed with them. */

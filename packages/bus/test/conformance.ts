@@ -144,6 +144,28 @@ export function busConformance (t: Test, makeBus: MakeBus, options: ConformanceO
     t.strictSame(got, expected)
   })
 
+  t.test('publishMany: each room gets its payloads in order, interleaved with publish as called', async (t) => {
+    const bus = await open(t)
+    const rooms = Array.from({ length: 30 }, () => unique('many'))
+    const got = new Map<string, string[]>(rooms.map((room) => [room, []]))
+    for (const room of rooms) bus.subscribe(room, (p) => { got.get(room)?.push(p) })
+    await Promise.all(rooms.map(async (room) => { await bus.subscribed(room) }))
+    const calls: Array<Promise<void>> = []
+    for (let i = 0; i < 5; i++) {
+      calls.push(bus.publishMany(rooms.map((room) => ({ room, payload: `${room}:b${i}` }))))
+      calls.push(bus.publish(rooms[i] as string, `${rooms[i] as string}:single${i}`))
+    }
+    calls.push(bus.publishMany([]))
+    calls.push(bus.publishMany([{ room: rooms[0] as string, payload: 'lone' }]))
+    await Promise.all(calls)
+    const expected = (room: string, i: number): string[] => [
+      ...Array.from({ length: 5 }, (_, b) => [`${room}:b${b}`, ...(b === i ? [`${room}:single${i}`] : [])]).flat(),
+      ...(i === 0 ? ['lone'] : [])
+    ]
+    await eventually(t, 'every payload arrived', () => rooms.every((room, i) => (got.get(room)?.length ?? 0) >= expected(room, i).length))
+    rooms.forEach((room, i) => { t.strictSame(got.get(room), expected(room, i), `room ${i}`) })
+  })
+
   t.test('control events reach every handler, the publisher\'s own included', async (t) => {
     const bus = await open(t)
     const tag = unique('ctl')
@@ -385,6 +407,28 @@ export function busConformance (t: Test, makeBus: MakeBus, options: ConformanceO
       await b.publish(room, 'first')
     }))
     await eventually(t, 'every first payload arrived', () => rooms.every((room) => got.get(room)?.length === 1))
+  })
+
+  t.test('cluster: publishMany reaches rooms another replica subscribed a moment ago, and many at once', async (t) => {
+    const a = await open(t, unique('a'))
+    const b = await open(t, unique('b'))
+    const rooms = Array.from({ length: 20 }, () => unique('fresh'))
+    const got = new Map<string, string[]>(rooms.map((room) => [room, []]))
+    for (const room of rooms) a.subscribe(room, (p) => { got.get(room)?.push(p) })
+    await Promise.all(rooms.map(async (room) => { await a.subscribed(room) }))
+    // Subscribed on b just now, not yet confirmed: those rooms' payloads wait for the subscription,
+    // so that b's own handlers get them too.
+    const onB: string[] = []
+    for (const room of rooms.slice(0, 10)) b.subscribe(room, (p) => { if (p === 'first') onB.push(room) })
+    await b.publishMany(rooms.map((room) => ({ room, payload: 'first' })))
+    // More than one script call's worth (500) over the same rooms, in order.
+    const many = Array.from({ length: 1200 }, (_, i) => ({ room: rooms[i % rooms.length] as string, payload: `n${i}` }))
+    await b.publishMany(many)
+    await eventually(t, 'every payload arrived', () => rooms.every((room) => got.get(room)?.length === 61) && onB.length === 10)
+    t.strictSame(onB.sort(), rooms.slice(0, 10).sort(), 'the publisher\'s own new subscriptions got theirs')
+    rooms.forEach((room, r) => {
+      t.strictSame(got.get(room), ['first', ...many.filter((e) => e.room === room).map((e) => e.payload)], `room ${r}`)
+    })
   })
 
   t.test('cluster: presence, connection caps and buckets are shared', async (t) => {

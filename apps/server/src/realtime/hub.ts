@@ -226,11 +226,13 @@ export class Hub {
       if (list === undefined) byRoom.set(row.roomId, [messageItem(row)])
       else list.push(messageItem(row))
     }
-    await Promise.all([...byRoom].map(async ([roomId, items]) => {
+    const payloads: Array<{ room: string, payload: string }> = []
+    for (const [roomId, items] of byRoom) {
       const local = this.#rooms.get(roomId)
       if (local !== undefined) this.#acceptMessages(local, items, committedAt)
-      await this.#bus.publish(roomId, encodeMessages(items, this.#origin, committedAt))
-    }))
+      payloads.push({ room: roomId, payload: encodeMessages(items, this.#origin, committedAt) })
+    }
+    await this.#bus.publishMany(payloads)
   }
 
   #ensureRoom (roomId: string): LocalRoom {
