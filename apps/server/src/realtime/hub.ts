@@ -12,6 +12,13 @@ import { joinWire, prepareFrame, type OutFrame } from './frame.ts'
 const GAP_WAIT_MS = 100
 const REPLAY_PAGE = 1000
 
+/** Whether `items` are `after + 1`, `after + 2`, … with none missing (and at least one). */
+function follow (items: readonly MessageItem[], after: number): boolean {
+  if (items.length === 0) return false
+  for (let i = 0; i < items.length; i++) if ((items[i] as MessageItem).seq !== after + 1 + i) return false
+  return true
+}
+
 /** This replica's view of one room with local members. */
 class LocalRoom {
   readonly id: string
@@ -283,11 +290,18 @@ export class Hub {
   }
 
   #acceptMessages (room: LocalRoom, items: readonly MessageItem[], committedAt: number): void {
-    for (const item of items) {
-      if (room.lastSeq !== undefined && item.seq <= room.lastSeq) continue
-      room.ahead.set(item.seq, prepareFrame(item.frame))
+    if (room.lastSeq !== undefined && room.ahead.size === 0 && follow(items, room.lastSeq)) {
+      // The usual case, the next messages in order with nothing held: straight to the members.
+      const first = room.lastSeq + 1
+      this.#deliver(room, first, items.map((item) => prepareFrame(item.frame)))
+      room.lastSeq = first + items.length - 1
+    } else {
+      for (const item of items) {
+        if (room.lastSeq !== undefined && item.seq <= room.lastSeq) continue
+        room.ahead.set(item.seq, prepareFrame(item.frame))
+      }
+      this.#drainAhead(room)
     }
-    this.#drainAhead(room)
     if (committedAt > 0) this.#metrics.fanoutSeconds.observe(Math.max(0, Date.now() - committedAt) / 1000)
   }
 
