@@ -87,6 +87,27 @@ t.test('faults on a three-replica cluster behind nginx', { skip }, async (t) => 
     t.match(metrics.text, /pan_bus_gaps_total\{event="detected"\}/, 'the gap metric is exported')
   })
 
+  t.test('Redis down: a send is acked at once, not after the Redis command timeout, and reaches the other replicas once Redis is back', async (t) => {
+    await createRoom(c, 'redis-down')
+    const sender = await agentOn(t, c, 'r1', 'rd-sender')
+    const listener = await agentOn(t, c, 'r2', 'rd-listener')
+    for (const a of [sender, listener]) await a.join('redis-down')
+    await c.redis.kill()
+    try {
+      const started = Date.now()
+      const ack = await sender.waitForAck(sender.send('redis-down', 'while Redis is down'), 10_000)
+      const took = Date.now() - started
+      t.equal(ack.seq, 1, 'stored and acked')
+      // The bus's command timeout is 2,000 ms: an ack held by the publish would take at least that.
+      t.ok(took < 1000, `acked in ${took} ms with Redis down`)
+      t.strictSame(sender.received('redis-down'), [1], 'the sender\'s own replica delivered it at once')
+    } finally {
+      await c.redis.start()
+    }
+    await listener.waitFor(() => listener.received('redis-down').length === 1, 10_000, 'the other replica caught up')
+    t.strictSame(listener.received('redis-down'), [1])
+  })
+
   t.test('Redis cutting a slow subscriber (output buffer limit): the gaps are detected and filled, zero loss', async (t) => {
     const redisCli = (...args: string[]): string => execFileSync('redis-cli', ['-p', String(c.redis.port), ...args]).toString()
     // A pub/sub output buffer over 32 kB (16 kB for 1 s) gets the subscriber disconnected.
