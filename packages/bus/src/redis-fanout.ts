@@ -2,12 +2,9 @@ import type { Redis } from 'ioredis'
 import type { ControlEvent } from './bus.ts'
 import type { RedisKeys } from './redis-keys.ts'
 import type { BusLogger } from './redis-log.ts'
-import type { Scripts } from './redis-scripts.ts'
+import { MAX_ITEMS_PER_CALL, type Scripts } from './redis-scripts.ts'
 
 type Handler = (payload: string) => void
-
-/** Payloads per script call at most: bounds how long one call keeps Redis (single-threaded) busy. */
-const MAX_PUBLISHES_PER_CALL = 500
 
 /**
  * Room fan-out and control events over Redis pub/sub. One PUBLISH per payload (a commit's rooms
@@ -72,7 +69,7 @@ export class RedisFanout {
         continue
       }
       batch.push(this.#keys.roomChannel(room), payload)
-      if (batch.length === 2 * MAX_PUBLISHES_PER_CALL) {
+      if (batch.length === 2 * MAX_ITEMS_PER_CALL) {
         sent.push(this.#pub.panPublish(...batch))
         batch = []
       }

@@ -165,6 +165,12 @@ const publish = `for i = 1, #ARGV, 2 do
 end
 return #ARGV / 2`
 
+/**
+ * Items (takes, payloads) per call of the batched scripts at most: bounds how long one call keeps
+ * Redis, which runs one script at a time, busy.
+ */
+export const MAX_ITEMS_PER_CALL = 500
+
 type Reply<T> = Promise<T>
 
 /** Typed calls of the scripts above (ioredis adds them as methods, using EVALSHA when it can). */

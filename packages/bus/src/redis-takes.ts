@@ -2,11 +2,8 @@ import type { Redis } from 'ioredis'
 import type { RateDecision } from './bus.ts'
 import type { RedisKeys } from './redis-keys.ts'
 import type { OutageLog } from './redis-log.ts'
-import type { Scripts } from './redis-scripts.ts'
+import { MAX_ITEMS_PER_CALL, type Scripts } from './redis-scripts.ts'
 import type { TokenBuckets } from './token-bucket.ts'
-
-/** Takes per script call at most: bounds how long one call keeps Redis (single-threaded) busy. */
-const MAX_TAKES_PER_CALL = 500
 
 interface PendingTake {
   key: string
@@ -50,7 +47,7 @@ export class RedisTakes {
     const all = this.#pending
     this.#pending = []
     // Only the outage log could throw there, after every take is resolved.
-    for (let i = 0; i < all.length; i += MAX_TAKES_PER_CALL) this.#send(all.slice(i, i + MAX_TAKES_PER_CALL)).catch(() => {})
+    for (let i = 0; i < all.length; i += MAX_ITEMS_PER_CALL) this.#send(all.slice(i, i + MAX_ITEMS_PER_CALL)).catch(() => {})
   }
 
   /**

@@ -292,9 +292,7 @@ export class Hub {
   #acceptMessages (room: LocalRoom, items: readonly MessageItem[], committedAt: number): void {
     if (room.lastSeq !== undefined && room.ahead.size === 0 && follow(items, room.lastSeq)) {
       // The usual case, the next messages in order with nothing held: straight to the members.
-      const first = room.lastSeq + 1
-      this.#deliver(room, first, items.map((item) => prepareFrame(item.frame)))
-      room.lastSeq = first + items.length - 1
+      this.#deliver(room, room.lastSeq + 1, items.map((item) => prepareFrame(item.frame)))
     } else {
       for (const item of items) {
         if (room.lastSeq !== undefined && item.seq <= room.lastSeq) continue
@@ -316,10 +314,7 @@ export class Hub {
       run.push(frame)
       frame = room.ahead.get(first + run.length)
     }
-    if (run.length > 0) {
-      this.#deliver(room, first, run)
-      room.lastSeq = first + run.length - 1
-    }
+    if (run.length > 0) this.#deliver(room, first, run)
     if (room.ahead.size > 0 && room.gapTimer === undefined && !room.filling) {
       this.#metrics.busGaps.inc({ event: 'detected' })
       room.gapTimer = setTimeout(() => {
@@ -391,11 +386,13 @@ export class Hub {
   }
 
   /**
-   * Writes the consecutive messages `first, first + 1, …` to every member: one write per socket
-   * for the whole run when the member has none of them yet, which is the usual case.
+   * Writes the consecutive messages `first, first + 1, …` to every member (one write per socket
+   * for the whole run when the member has none of them yet, which is the usual case) and moves the
+   * room's delivered seq to the last of them.
    */
   #deliver (room: LocalRoom, first: number, frames: readonly OutFrame[]): void {
     const last = first + frames.length - 1
+    room.lastSeq = last
     let wire: Buffer | undefined
     let written = 0
     room.members.forEach((m, conn) => {

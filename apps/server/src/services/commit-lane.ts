@@ -28,7 +28,7 @@ interface Pending {
  * One queue of sends, committed one batch at a time: messages arriving while a commit is in flight
  * (or within `maxWaitMs` of an idle moment) go into the next one. Each commit's rows are handed to
  * `onCommitted` in commit order, and so in seq order for every room of the lane; the next commit
- * does not wait for that hand-off.
+ * does not wait for the publish that `onCommitted` starts.
  */
 export class CommitLane {
   readonly #db: Database
@@ -36,8 +36,6 @@ export class CommitLane {
   #queue: Pending[] = []
   #timer: NodeJS.Timeout | undefined
   #running: Promise<void> | undefined
-  /** The last hand-off to `onCommitted`; the next one starts after it settles. Never rejects. */
-  #handedOff: Promise<void> = Promise.resolve()
   /** Publishes that `onCommitted` started and Redis has not answered yet. Never reject. */
   readonly #publishing = new Set<Promise<void>>()
 
@@ -57,7 +55,6 @@ export class CommitLane {
       if (this.#running === undefined) this.#start()
       await this.#running
     }
-    await this.#handedOff
     await Promise.all(this.#publishing)
   }
 
@@ -103,17 +100,16 @@ export class CommitLane {
     this.#options.observe?.(batch.length, Number(process.hrtime.bigint() - started) / 1e9)
     const fresh: MessageRow[] = []
     for (const o of outcomes) if (o.ok && !o.duplicate) fresh.push(o.message)
-    // The acks resolve in the turn of the local writes, not after the publish's round trip: a
-    // sender's ack then leaves in the same write as its own copy of the message.
-    this.#handedOff = this.#handedOff.then(() => {
-      try {
-        if (fresh.length > 0) this.#track(this.#options.onCommitted(fresh))
-      } catch (err) {
-        this.#options.onError(err)
-      } finally {
-        batch.forEach((p, i) => { p.resolve(outcomes[i] as CommitOutcome) })
-      }
-    })
+    // Commits of a lane finish one after another, so their hand-offs come in commit order. The
+    // acks resolve in the turn of the local writes, not after the publish's round trip: a sender's
+    // ack then leaves in the same write as its own copy of the message.
+    try {
+      if (fresh.length > 0) this.#track(this.#options.onCommitted(fresh))
+    } catch (err) {
+      this.#options.onError(err)
+    } finally {
+      batch.forEach((p, i) => { p.resolve(outcomes[i] as CommitOutcome) })
+    }
   }
 
   #track (publish: Promise<void>): void {
