@@ -86,6 +86,11 @@ export class ClientPool {
 
   get size (): number { return this.#workers.length }
 
+  /** The worker processes, for reading their CPU from /proc. */
+  get pids (): number[] {
+    return this.#workers.flatMap((w) => w.child.pid === undefined ? [] : [w.child.pid])
+  }
+
   /**
    * Opens `specs` spread in contiguous chunks over the workers (connection i of the list is
    * global index i for `run`). Resolves once every worker has tried all of its share.

@@ -52,6 +52,8 @@ const COLUMNS: Record<string, Column[]> = {
     { key: 'rssPerConnKB', header: 'RSS KB/conn', digits: 2, ratio: true },
     { key: 'connectPerSec', header: 'connect+join/s', digits: 0, ratio: true },
     { key: 'cpuUsPerConnect', header: 'CPU µs/connect', digits: 0, ratio: true },
+    { key: 'clientCpuUsPerConnect', header: 'client CPU µs/connect', digits: 0 },
+    { key: 'clientCores', header: 'client cores', digits: 2 },
     { key: 'online', header: 'online in presence', digits: 0 }
   ],
   history: [

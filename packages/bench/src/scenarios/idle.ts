@@ -2,7 +2,7 @@ import { startRawWs, startSocketIo } from '../targets/baseline.ts'
 import type { Target } from '../targets/types.ts'
 import type { ClientPool } from '../client/pool.ts'
 import { cpuWindow } from '../cpu.ts'
-import { rssBytes, sleep } from '../proc.ts'
+import { cpuSeconds, rssBytes, sleep } from '../proc.ts'
 import { connectAll, onTarget, startPanWith, type Layout } from './common.ts'
 import type { RunContext, ScenarioResult, TargetResult } from './types.ts'
 
@@ -32,10 +32,12 @@ export async function idle (ctx: RunContext): Promise<ScenarioResult> {
     const heapBefore = sumOf(await target.heapAfterGc())
     const rssBefore = sumOf(servers.map((p) => rssBytes(p.pid)))
     const cpu = await cpuWindow(target.processes)
+    const clientCpuBefore = sumOf(pool.pids.map(cpuSeconds))
     const started = Date.now()
     const count = await connectAll(ctx, target, pool, layout, budgetMs)
     const connectSec = (Date.now() - started) / 1000
     const used = await cpu.end()
+    const clientCpu = sumOf(pool.pids.map(cpuSeconds)) - clientCpuBefore
     if (count === 0) throw new Error('no connection opened')
     await sleep(2000)
     const heapAfter = sumOf(await target.heapAfterGc())
@@ -51,9 +53,12 @@ export async function idle (ctx: RunContext): Promise<ScenarioResult> {
       connectPerSec: count / connectSec,
       // Steadier than the rate on a shared machine: what each connect + join costs the target.
       cpuUsPerConnect: (used.server + used.postgres + used.redis) / count * 1e6,
+      // The load generator's side of each handshake; on 2 cores it bounds the connect rate as much as the target does.
+      clientCpuUsPerConnect: clientCpu / count * 1e6,
+      clientCores: clientCpu / connectSec,
       ...(online === undefined ? {} : { online })
     }
-    ctx.log(`  ${target.label}: ${count} idle → heap ${summary.heapPerConnKB.toFixed(2)} KB/conn, RSS ${summary.rssPerConnKB.toFixed(2)} KB/conn, ${Math.round(summary.connectPerSec)} conn/s, ${Math.round(summary.cpuUsPerConnect)} µs CPU/connect (${perConnect(used, count)})` +
+    ctx.log(`  ${target.label}: ${count} idle → heap ${summary.heapPerConnKB.toFixed(2)} KB/conn, RSS ${summary.rssPerConnKB.toFixed(2)} KB/conn, ${Math.round(summary.connectPerSec)} conn/s, ${Math.round(summary.cpuUsPerConnect)} µs CPU/connect (${perConnect(used, count)}), clients ${Math.round(summary.clientCpuUsPerConnect)} µs/connect (${summary.clientCores.toFixed(2)} cores)` +
       (online === undefined ? '' : `, ${online} online in presence${online === count ? '' : ' (NOT the connections opened)'}`))
     return { steps: [], summary }
   }
@@ -73,7 +78,8 @@ export async function idle (ctx: RunContext): Promise<ScenarioResult> {
       'full GCs (HeapProfiler.collectGarbage through the inspector) with the connections open, minus the same before, divided by the ' +
       `count; RSS per connection likewise from /proc. The cluster variant spreads ${clusterN} connections over 3 replicas (Postgres, Redis) ` +
       'and sums the replicas. "online" (PAN) sums every room\'s onlineCount from GET /v1/rooms/:room, asked of the replicas in turn: ' +
-      'each connection is its own user, so it must equal the connections opened. CPU per connect = the target\'s CPU (servers, plus Postgres and Redis for the cluster) while connecting, divided by the connections opened.',
+      'each connection is its own user, so it must equal the connections opened. CPU per connect = the target\'s CPU (servers, plus Postgres and Redis for the cluster) while connecting, divided by the connections opened; ' +
+      'client CPU per connect likewise for the client processes (all of them, from /proc), with the cores they kept busy: the two add up to the machine\'s 2 cores when connecting is CPU-bound.',
     baseline: 'raw ws',
     targets
   }
